@@ -1,0 +1,3 @@
+"""callboard: self-hosted call reporting."""
+
+__version__ = "0.1.0"
