@@ -1,0 +1,57 @@
+"""Deployment settings, read from ``CALLBOARD_*`` environment variables (every one is documented in
+``docs/configuration.md``; a test keeps that page honest)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changethis", "changeme", "secret", "password", ""}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CALLBOARD_", extra="ignore")
+
+    data_dir: Path = Field(Path("callboard-data"), description="Folder holding everything of an embedded deployment.")
+    engine: str = Field("duckdb", description="Calls engine: duckdb (file in data_dir), pyspark, or an Ibis URL.")
+    database_url: str | None = Field(
+        None, description="Metadata store URL (SQLAlchemy). Default: SQLite file meta.sqlite in data_dir."
+    )
+    admin_token: str | None = Field(None, description="System administrator token for automation.")
+    secret_key: str | None = Field(
+        None, description="Key signing download links. Default: a random key kept in data_dir/secret.key."
+    )
+    settle_lag_minutes: int = Field(15, ge=0, description="Periods reaching 'now' end this many minutes before it.")
+    result_ttl_seconds: int = Field(7 * 24 * 3600, gt=0, description="How long results are kept (then 410 Gone).")
+    download_url_expiry_seconds: int = Field(3600, gt=0, description="Lifetime of signed report download links.")
+    rate_limit_per_minute: int = Field(600, ge=0, description="Requests per token per minute (0 = unlimited).")
+    max_body_bytes: int = Field(256 * 1024 * 1024, gt=0, description="Largest accepted request body.")
+    workers: int = Field(1, ge=0, description="Report workers run in-process by `callboard serve`.")
+    query_timeout_seconds: int = Field(300, gt=0, description="Longest a single report may run in the engine.")
+    public_url: str | None = Field(None, description="Base URL used in links (default: from the request).")
+
+    @field_validator("admin_token", "secret_key")
+    @classmethod
+    def _refuse_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and (value.strip().lower() in _PLACEHOLDERS or len(value) < 16):
+            raise ValueError("must be a real secret of at least 16 characters, not a placeholder")
+        return value
+
+    @cached_property
+    def metadata_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'meta.sqlite').resolve()}"
+
+    @property
+    def calls_path(self) -> Path:
+        return self.data_dir / "calls.duckdb"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.data_dir / "results"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
