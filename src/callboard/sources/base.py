@@ -67,7 +67,7 @@ def read_bytes(data: Input) -> bytes:
 
 def as_stream(data: Input) -> IO[bytes]:
     if isinstance(data, (str, Path)):
-        return open(data, "rb")  # noqa: SIM115 - caller closes
+        return open(data, "rb")
     if isinstance(data, bytes):
         return io.BytesIO(data)
     return data
@@ -85,7 +85,8 @@ def _content_hash_ids(table: pa.Table, key_columns: Sequence[str]) -> pa.Array:
     try:
         con.register("t", table)
         parts = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\x1f')" for c in key_columns)
-        return con.execute(f"SELECT md5(concat_ws('\x1e', {parts})) AS id FROM t").to_arrow_table().column("id").combine_chunks()
+        result = con.execute(f"SELECT md5(concat_ws('\x1e', {parts})) AS id FROM t").to_arrow_table()
+        return result.column("id").combine_chunks()
     finally:
         con.close()
 
@@ -130,7 +131,7 @@ def finish_segments(
 
     doc = table.column("docId")
     if doc.null_count:
-        key = list(doc_id_from) if doc_id_from else [f.name for f in CALL_FIELDS if f.name != "docId"] + [EXTRA_FIELD]
+        key = list(doc_id_from or [f.name for f in CALL_FIELDS if f.name != "docId"] + [EXTRA_FIELD])
         derived = _content_hash_ids(table, key)
         table = table.set_column(0, "docId", pc.coalesce(doc.combine_chunks(), derived))
     conn = table.column("connId")
