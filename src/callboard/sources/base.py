@@ -137,7 +137,8 @@ def finish_segments(
     conn = table.column("connId")
     if conn.null_count:
         idx = table.schema.get_field_index("connId")
-        table = table.set_column(idx, "connId", pc.coalesce(conn.combine_chunks(), table.column("docId").combine_chunks()))
+        filled = pc.coalesce(conn.combine_chunks(), table.column("docId").combine_chunks())
+        table = table.set_column(idx, "connId", filled)
     return table
 
 
