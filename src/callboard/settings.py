@@ -32,6 +32,21 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=0, description="Report workers run in-process by `callboard serve`.")
     query_timeout_seconds: int = Field(300, gt=0, description="Longest a single report may run in the engine.")
     public_url: str | None = Field(None, description="Base URL used in links (default: from the request).")
+    worker_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle report worker looks for queued requests."
+    )
+    worker_heartbeat_seconds: float = Field(
+        5.0, gt=0, description="How often a worker running a request records that it is alive."
+    )
+    worker_stale_seconds: float = Field(
+        60.0, gt=0, description="A running request whose worker has not reported for this long is run again."
+    )
+    stream_chunk_bytes: int = Field(
+        256 * 1024, gt=0, description="Size of the pieces a streamed result is sent in (memory per stream)."
+    )
+    retry_after_seconds: int = Field(
+        2, ge=1, description="Retry-After sent with a result that is not ready yet (202)."
+    )
 
     @field_validator("admin_token", "secret_key")
     @classmethod
