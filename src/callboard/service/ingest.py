@@ -1,0 +1,62 @@
+"""Ingest over HTTP: one body is one atomic batch (every row stored, or none with the bad rows listed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callboard.service.errors import BadRequest, Unprocessable
+from callboard.service.imports import import_data
+from callboard.service.tenancy import check_time_zone
+from callboard.sources import FORMATS, SourceError, UnknownFormat
+from callboard.store.models import Workspace
+from callboard.warehouse.store import AppendResult
+
+# Encodings of the canonical format, also accepted as ?format= for convenience (``?format=parquet``).
+CANONICAL_ENCODINGS = ("json", "ndjson", "csv", "parquet")
+
+
+def ingest(
+    warehouse: Any,
+    workspace: Workspace,
+    body: bytes,
+    *,
+    fmt: str = "canonical",
+    time_zone: str | None = None,
+    content_type: str | None = None,
+    encoding: str | None = None,
+) -> AppendResult:
+    """Read ``body`` in source format ``fmt`` and append it to the workspace's calls."""
+    fmt = (fmt or "canonical").strip().lower()
+    if fmt in CANONICAL_ENCODINGS:
+        fmt, encoding = "canonical", encoding or fmt
+    if fmt not in FORMATS:
+        raise BadRequest(f"Unknown format {fmt!r}.",
+                         [f"Valid formats: {', '.join([*FORMATS, *CANONICAL_ENCODINGS])}."])
+    if time_zone is not None:
+        check_time_zone(time_zone)
+    if not body:
+        raise BadRequest("The body is empty: send the call records to store.")
+    options = {"encoding": encoding} if encoding else None
+    try:
+        return import_data(warehouse, str(workspace.id), body, fmt, source="body", time_zone=time_zone,
+                           options=options, content_type=content_type)
+    except UnknownFormat as exc:
+        raise BadRequest(str(exc)) from None
+    except SourceError as exc:
+        errors = [
+            {"description": _describe(e.row, e.column, e.reason), "row": e.row, "field": e.column}
+            for e in exc.errors
+        ]
+        # Rows that could be read but are wrong: 422. A body that cannot be read at all: 400.
+        if any(e.row is not None for e in exc.errors):
+            raise Unprocessable(f"{len(exc.errors)} bad row(s); nothing was stored.", errors) from None
+        raise BadRequest("The body could not be read; nothing was stored.", errors) from None
+
+
+def _describe(row: int | None, column: str | None, reason: str) -> str:
+    where = []
+    if row is not None:
+        where.append(f"row {row}")
+    if column:
+        where.append(f"field {column!r}")
+    return f"{', '.join(where)}: {reason}" if where else reason

@@ -1,0 +1,236 @@
+"""The request table as a job queue (SPEC §6).
+
+Workers claim the next queued request by priority, then age. On PostgreSQL the candidate row is
+locked with ``FOR UPDATE SKIP LOCKED`` so concurrent workers never wait on each other; on SQLite the
+claim is a conditional UPDATE (the row must still be claimable, and still at the attempt number we
+read) inside an IMMEDIATE transaction. Every claim increments ``attempts``: a worker may only
+heartbeat or finish the attempt it claimed, so a worker that was presumed dead and comes back cannot
+overwrite the result of the worker that took its request over.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from callboard.store.db import Database
+from callboard.store.models import ReportRequest, RequestStatus, utcnow
+
+STATUS_MESSAGES = {
+    RequestStatus.QUEUED: "Report queued",
+    RequestStatus.RUNNING: "Report processing",
+    RequestStatus.COMPLETE: "Report processing complete",
+    RequestStatus.FAILED: "Report processing failed",
+    RequestStatus.CANCELLED: "Report cancelled",
+    RequestStatus.EXPIRED: "Report result expired",
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed request: what a worker needs to run it without holding a session open."""
+
+    id: uuid.UUID
+    attempt: int
+    tenant_id: uuid.UUID
+    workspace_id: uuid.UUID
+    resolved: dict[str, Any]
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What a finished run records (the engine's ``ReportResult``, decoupled from its class)."""
+
+    total_count: int
+    summary: Any
+    row_limit_exceeded: bool
+    effort: float
+    query_duration_ms: int
+    query_count: int
+    columns: Any = None
+
+    @classmethod
+    def from_result(cls, result: Any) -> Figures:
+        return cls(
+            total_count=int(result.total_count),
+            summary=result.summary,
+            row_limit_exceeded=bool(result.row_limit_exceeded),
+            effort=float(result.effort),
+            query_duration_ms=int(result.query_duration_ms),
+            query_count=int(result.query_count),
+            columns=_jsonable(getattr(result, "columns", None)),
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+def _claimable(stale_before: datetime) -> Any:
+    return or_(
+        ReportRequest.status == RequestStatus.QUEUED,
+        and_(ReportRequest.status == RequestStatus.RUNNING, ReportRequest.heartbeat_at < stale_before),
+    )
+
+
+def claim(db: Database, worker_id: str, *, stale_after: float, now: datetime | None = None) -> Job | None:
+    """Claim the next request (queued, or running under a worker silent for ``stale_after`` s)."""
+    now = now or utcnow()
+    stale_before = now - timedelta(seconds=stale_after)
+    with db.session() as session:
+        # A request whose cancellation was asked while its worker died ends here, not in a re-run.
+        session.execute(
+            update(ReportRequest)
+            .where(ReportRequest.status == RequestStatus.RUNNING, ReportRequest.cancel_requested.is_(True),
+                   ReportRequest.heartbeat_at < stale_before)
+            .values(status=RequestStatus.CANCELLED, status_message=STATUS_MESSAGES[RequestStatus.CANCELLED],
+                    finished_at=now)
+        )
+        q = (
+            select(ReportRequest.id, ReportRequest.attempts)
+            .where(_claimable(stale_before))
+            .order_by(ReportRequest.priority, ReportRequest.created_at, ReportRequest.id)
+            .limit(1)
+        )
+        if db.dialect == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        for _ in range(5):
+            row = session.execute(q).first()
+            if row is None:
+                return None
+            req_id, attempts = row
+            done = session.execute(
+                update(ReportRequest)
+                .where(ReportRequest.id == req_id, ReportRequest.attempts == attempts, _claimable(stale_before))
+                .values(status=RequestStatus.RUNNING, worker_id=worker_id, claimed_at=now, heartbeat_at=now,
+                        attempts=attempts + 1, status_message=STATUS_MESSAGES[RequestStatus.RUNNING])
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount == 1:
+                r = session.get(ReportRequest, req_id)
+                assert r is not None
+                return Job(r.id, r.attempts, r.tenant_id, r.workspace_id, r.resolved_json, now)
+    return None
+
+
+def _owned(job: Job) -> Any:
+    return and_(ReportRequest.id == job.id, ReportRequest.attempts == job.attempt,
+                ReportRequest.status == RequestStatus.RUNNING)
+
+
+def heartbeat(db: Database, job: Job) -> tuple[bool, bool]:
+    """Record that the worker is alive; returns (still owns the request, cancellation requested)."""
+    with db.session() as session:
+        done = session.execute(
+            update(ReportRequest).where(_owned(job)).values(heartbeat_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:
+            return False, True
+        cancel = session.scalar(select(ReportRequest.cancel_requested).where(ReportRequest.id == job.id))
+        return True, bool(cancel)
+
+
+def finish(
+    db: Database, job: Job, figures: Figures, temp_path: Path, final_path: Path, *, ttl_seconds: int
+) -> bool:
+    """Publish a run: move its snapshot into place and mark the request complete, atomically with
+    respect to other workers (the rename happens only while this attempt still owns the row)."""
+    now = utcnow()
+    with db.session() as session:
+        q = select(ReportRequest).where(_owned(job))
+        if db.dialect == "postgresql":
+            q = q.with_for_update()
+        row = session.scalars(q).first()
+        if row is None or row.cancel_requested:
+            temp_path.unlink(missing_ok=True)
+            if row is not None:
+                _set_final(row, RequestStatus.CANCELLED, now)
+            return False
+        os.replace(temp_path, final_path)
+        row.status = RequestStatus.COMPLETE
+        row.status_message = STATUS_MESSAGES[RequestStatus.COMPLETE]
+        row.finished_at = now
+        row.expires_at = now + timedelta(seconds=ttl_seconds)
+        row.snapshot_path = str(final_path)
+        row.total_count = figures.total_count
+        row.summary = _jsonable(figures.summary)
+        row.row_limit_exceeded = figures.row_limit_exceeded
+        row.effort = figures.effort
+        row.query_duration_ms = figures.query_duration_ms
+        row.query_count = figures.query_count
+        row.columns = figures.columns
+        row.total_duration_ms = max(0, round((now - job.claimed_at).total_seconds() * 1000))
+        return True
+
+
+def _set_final(row: ReportRequest, status: RequestStatus, now: datetime, message: str | None = None) -> None:
+    row.status = status
+    row.status_message = message or STATUS_MESSAGES[status]
+    row.finished_at = now
+
+
+def end(db: Database, job: Job, status: RequestStatus, message: str | None = None) -> bool:
+    """Mark the claimed attempt failed or cancelled (no-op if the attempt no longer owns the row)."""
+    with db.session() as session:
+        row = session.scalars(select(ReportRequest).where(_owned(job))).first()
+        if row is None:
+            return False
+        if row.cancel_requested:
+            status, message = RequestStatus.CANCELLED, None
+        _set_final(row, status, utcnow(), message)
+        return True
+
+
+def cancel(session: Session, row: ReportRequest) -> str:
+    """DELETE on a request: cancel it if it has not finished, else discard it.
+
+    Returns ``"cancelled"`` (queued: cancelled now; running: the worker's ``cancelled`` callback
+    sees the flag at its next heartbeat) or ``"discarded"`` (row deleted; caller removes the file).
+    """
+    status = RequestStatus(row.status)
+    if status == RequestStatus.QUEUED:
+        _set_final(row, RequestStatus.CANCELLED, utcnow())
+        row.cancel_requested = True
+        return "cancelled"
+    if status == RequestStatus.RUNNING:
+        row.cancel_requested = True
+        row.status_message = "Cancellation requested"
+        return "cancelled"
+    session.delete(row)
+    return "discarded"
+
+
+def expire_due(db: Database, *, now: datetime | None = None,
+               remove: Callable[[Path], None] = lambda p: p.unlink(missing_ok=True)) -> int:
+    """Mark complete results past their ``expires_at`` as expired and delete their snapshots."""
+    now = now or utcnow()
+    with db.session() as session:
+        rows = list(session.scalars(
+            select(ReportRequest).where(ReportRequest.status == RequestStatus.COMPLETE,
+                                        ReportRequest.expires_at <= now)
+        ))
+        for row in rows:
+            if row.snapshot_path:
+                remove(Path(row.snapshot_path))
+            row.snapshot_path = None
+            _set_final(row, RequestStatus.EXPIRED, row.finished_at or now)
+        return len(rows)
+

@@ -1,0 +1,210 @@
+"""Report requests and their results documents (seed 000).
+
+A request is resolved (every default filled in) and validated when it is posted, so a bad request is
+refused with 400 and never queued. The results document is built field for field in the seed's
+order; ``data`` is streamed from the Parquet snapshot so memory does not grow with the row count.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callboard.service import engine
+from callboard.service.errors import BadRequest, Gone, NotFound
+from callboard.service.queue import STATUS_MESSAGES
+from callboard.service.tenancy import parse_id
+from callboard.settings import Settings
+from callboard.store.models import ReportRequest, RequestStatus, SavedReport, Workspace, utcnow
+
+
+def submit(
+    session: Session,
+    settings: Settings,
+    workspace: Workspace,
+    body: Mapping[str, Any],
+    *,
+    report: SavedReport | None = None,
+) -> ReportRequest:
+    """Resolve, validate and queue a request (400 before anything is stored if it is bad)."""
+    now = utcnow()
+    req = engine.resolve(settings, workspace, body, report=report, now=now)
+    request_id = uuid.uuid4()
+    echo = req.echo(
+        request_id=str(request_id),
+        tenant_id=str(workspace.tenant_id),
+        report_id=str(report.id) if report is not None else None,
+        date_created=now,
+    )
+    resolved = req.model_dump(mode="json")
+    row = ReportRequest(
+        id=request_id,
+        tenant_id=workspace.tenant_id,
+        workspace_id=workspace.id,
+        report_id=report.id if report is not None else None,
+        template=str(resolved.get("reportTemplateName") or ""),
+        status=RequestStatus.QUEUED,
+        status_message=STATUS_MESSAGES[RequestStatus.QUEUED],
+        priority=int(resolved.get("priorityLevel") or 2),
+        created_at=now,
+        attempts=0,
+        cancel_requested=False,
+        request_json=orjson.loads(orjson.dumps(echo, default=str)),
+        resolved_json=resolved,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_request(
+    session: Session, workspace: Workspace, request_id: str, *, report: SavedReport | None = None
+) -> ReportRequest:
+    """A request of this workspace (and of this saved report, when reached through one)."""
+    rid = parse_id(request_id, "Request")
+    row = session.get(ReportRequest, rid)
+    if row is None or row.workspace_id != workspace.id or (report is not None and row.report_id != report.id):
+        raise NotFound(f"Request {request_id} not found.")
+    return row
+
+
+def list_requests(session: Session, workspace: Workspace, report: SavedReport | None) -> list[ReportRequest]:
+    q = select(ReportRequest).where(ReportRequest.workspace_id == workspace.id)
+    if report is not None:
+        q = q.where(ReportRequest.report_id == report.id)
+    return list(session.scalars(q.order_by(ReportRequest.created_at.desc()).limit(1000)))
+
+
+def effective_status(row: ReportRequest) -> RequestStatus:
+    """A complete result past its time to live reads as expired even before the sweeper runs."""
+    status = RequestStatus(row.status)
+    if status == RequestStatus.COMPLETE and row.expires_at is not None and row.expires_at <= utcnow():
+        return RequestStatus.EXPIRED
+    return status
+
+
+# ---- documents ----------------------------------------------------------------------------------
+def _summary(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return list(value)
+
+
+def head_fields(row: ReportRequest) -> dict[str, Any]:
+    """The document's fields before ``data``, in the seed's order."""
+    done = effective_status(row) == RequestStatus.COMPLETE
+    effort = round(row.effort, 2) if row.effort is not None else None
+    return {
+        "requestId": str(row.id),
+        "tenantId": str(row.tenant_id),
+        "request": row.request_json,
+        "effort": effort if done else None,
+        "queryDuration": row.query_duration_ms if done else None,
+        "totalDuration": row.total_duration_ms if done else None,
+        "queryCount": row.query_count if done else None,
+        "rowLimitExceeded": row.row_limit_exceeded if done else None,
+        "totalCount": row.total_count if done else None,
+    }
+
+
+def tail_fields(row: ReportRequest) -> dict[str, Any]:
+    """The document's fields after ``data``, in the seed's order, plus ``state``."""
+    status = effective_status(row)
+    message = row.status_message if status == RequestStatus(row.status) else STATUS_MESSAGES[status]
+    return {
+        "summary": _summary(row.summary) if status == RequestStatus.COMPLETE else [],
+        "status": int(status),
+        "statusMessage": message,
+        "rowLimit": (row.resolved_json or {}).get("rowLimit"),
+        "state": status.state,
+    }
+
+
+def status_document(row: ReportRequest) -> dict[str, Any]:
+    """The results document without ``data`` (GET .../requests/{id})."""
+    return {**head_fields(row), **tail_fields(row)}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which rows of a result one answer holds (``limit`` None = all from ``offset``)."""
+
+    offset: int
+    limit: int | None
+    page: int | None
+    page_size: int | None
+    has_next: bool
+
+
+def plan_page(row: ReportRequest, page: int | None, page_size: int | None) -> Page:
+    """Paging: ``?page=N&pageSize=M`` (1-based); without them the request's own ``pageSize``
+    applies (-1 = every row in one document)."""
+    if page is not None and page < 1:
+        raise BadRequest("page must be 1 or more.", [{"description": "page is 1-based.", "field": "page"}])
+    if page_size is not None and page_size != -1 and page_size < 1:
+        raise BadRequest("pageSize must be -1 (all rows) or 1 or more.", [{"description": "pageSize",
+                                                                          "field": "pageSize"}])
+    size = page_size if page_size is not None else int((row.resolved_json or {}).get("pageSize") or -1)
+    total = int(row.total_count or 0)
+    if size == -1:
+        if page not in (None, 1):
+            return Page(total, 0, page, -1, False)
+        return Page(0, None, None, None, False)
+    number = page or 1
+    offset = (number - 1) * size
+    return Page(offset, size, number, size, offset + size < total)
+
+
+def snapshot_of(row: ReportRequest) -> Path:
+    """The snapshot of a complete result, or 410 when it has expired or been removed."""
+    if effective_status(row) == RequestStatus.EXPIRED or not row.snapshot_path:
+        raise Gone(f"The result of request {row.id} has expired (results are kept for a limited time).")
+    path = Path(row.snapshot_path)
+    if not path.exists():
+        raise Gone(f"The result of request {row.id} is no longer available.")
+    return path
+
+
+def stream_document(
+    row: ReportRequest, snapshot: Path | None, page: Page, *, chunk_bytes: int = 256 * 1024
+) -> Iterator[bytes]:
+    """The whole results document as bytes, ``data`` read from the snapshot batch by batch.
+
+    Rows are gathered into chunks of about ``chunk_bytes`` so the server hands the network whole
+    chunks, not one tiny write per row; memory per stream stays at about one chunk plus one batch.
+    """
+    head = orjson.dumps(head_fields(row))
+    tail = tail_fields(row)
+    if page.page is not None:
+        tail["page"] = page.page
+        tail["pageSize"] = page.page_size
+    prefix = head[:-1] + b',"data":['
+    suffix = b"]," + orjson.dumps(tail)[1:]
+    return _stream(prefix, suffix, snapshot if page.limit != 0 else None, page, chunk_bytes)
+
+
+def _stream(prefix: bytes, suffix: bytes, snapshot: Path | None, page: Page, chunk_bytes: int) -> Iterator[bytes]:
+    buf = bytearray(prefix)
+    if snapshot is not None:
+        from callboard.reports.output import iter_json_rows
+
+        first = True
+        for item in iter_json_rows(snapshot, offset=page.offset, limit=page.limit):
+            if not first:
+                buf += b","
+            buf += item
+            first = False
+            if len(buf) >= chunk_bytes:
+                yield bytes(buf)
+                buf.clear()
+    buf += suffix
+    yield bytes(buf)

@@ -1,0 +1,181 @@
+"""Report workers: claim a request, run it on the warehouse, publish the snapshot.
+
+A worker keeps a heartbeat while it runs (so a crashed worker's request is picked up again once its
+heartbeat goes stale) and passes the engine a ``cancelled`` callback that turns true when the request
+is cancelled through the API or taken over by another worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from callboard.service import queue
+from callboard.service.queue import Figures, Job
+from callboard.settings import Settings
+from callboard.store.db import Database
+from callboard.store.models import RequestStatus
+
+log = logging.getLogger("callboard.worker")
+
+# The Ibis DuckDB backend runs every query on one connection object, which is not safe to use from
+# several threads at once: report runs on one warehouse are serialised (DuckDB parallelises inside).
+_engine_locks: dict[int, threading.Lock] = {}
+_engine_locks_guard = threading.Lock()
+
+Runner = Callable[..., Any]
+
+
+def engine_lock(warehouse: Any) -> threading.Lock:
+    with _engine_locks_guard:
+        return _engine_locks.setdefault(id(warehouse), threading.Lock())
+
+
+def _default_runner(warehouse: Any, workspace: str, resolved: dict[str, Any], snapshot: Path,
+                    cancelled: Callable[[], bool]) -> Any:
+    from callboard.reports.request import ResolvedRequest
+    from callboard.reports.runner import run_report
+
+    req = ResolvedRequest.model_validate(resolved)
+    return run_report(warehouse, workspace, req, snapshot, cancelled=cancelled)
+
+
+class Cancelled(Exception):
+    """The run stopped because the request was cancelled or taken over."""
+
+
+class Worker:
+    """One worker: ``run_once`` claims and runs a single request; ``run_forever`` loops until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        warehouse: Any,
+        *,
+        worker_id: str | None = None,
+        runner: Runner | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.warehouse = warehouse
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.runner = runner or _default_runner
+        self.results_dir = settings.results_dir
+        self._last_sweep = 0.0
+
+    # ---- one job ----------------------------------------------------------------------------
+    def run_once(self) -> bool:
+        """Claim and run one request; False when nothing was waiting."""
+        job = queue.claim(self.db, self.worker_id, stale_after=self.settings.worker_stale_seconds)
+        if job is None:
+            return False
+        self.run_job(job)
+        return True
+
+    def run_job(self, job: Job) -> None:
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        final = self.results_dir / f"{job.id}.parquet"
+        temp = self.results_dir / f".{job.id}.{uuid.uuid4().hex}.tmp.parquet"
+        stop = threading.Event()  # cancellation asked, or ownership lost
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job, stop, done), daemon=True,
+                                name=f"heartbeat-{job.id}")
+        beat.start()
+        log.info("worker %s running request %s (attempt %d)", self.worker_id, job.id, job.attempt)
+        try:
+            with engine_lock(self.warehouse):
+                if stop.is_set():
+                    raise Cancelled()
+                result = self.runner(self.warehouse, str(job.workspace_id), job.resolved, temp, stop.is_set)
+            if stop.is_set():
+                raise Cancelled()
+            figures = Figures.from_result(result)
+            ok = queue.finish(self.db, job, figures, temp, final, ttl_seconds=self.settings.result_ttl_seconds)
+            log.info("request %s %s", job.id, "complete" if ok else "finished but no longer ours; dropped")
+        except Cancelled:
+            temp.unlink(missing_ok=True)
+            queue.end(self.db, job, RequestStatus.CANCELLED)
+            log.info("request %s cancelled", job.id)
+        except Exception as exc:  # the engine's failure becomes the request's statusMessage
+            temp.unlink(missing_ok=True)
+            if stop.is_set():
+                queue.end(self.db, job, RequestStatus.CANCELLED)
+                log.info("request %s cancelled", job.id)
+            else:
+                reason = str(exc).strip() or type(exc).__name__
+                queue.end(self.db, job, RequestStatus.FAILED, f"Report processing failed: {reason}"[:2000])
+                log.warning("request %s failed: %s", job.id, reason, exc_info=True)
+        finally:
+            done.set()
+            beat.join(timeout=5)
+            temp.unlink(missing_ok=True)
+
+    def _heartbeat(self, job: Job, stop: threading.Event, done: threading.Event) -> None:
+        interval = self.settings.worker_heartbeat_seconds
+        # Check cancellation more often than the heartbeat interval, so a cancel lands quickly.
+        check = min(interval, 1.0)
+        last_beat = time.monotonic()
+        while not done.wait(check):
+            try:
+                if time.monotonic() - last_beat >= interval:
+                    owned, cancel = queue.heartbeat(self.db, job)
+                    last_beat = time.monotonic()
+                else:
+                    owned, cancel = self._peek_cancel(job)
+            except Exception:  # a transient store error must not kill the run
+                log.warning("heartbeat of request %s failed", job.id, exc_info=True)
+                continue
+            if not owned or cancel:
+                stop.set()
+                return
+
+    def _peek_cancel(self, job: Job) -> tuple[bool, bool]:
+        from sqlalchemy import select
+
+        from callboard.store.models import ReportRequest
+
+        with self.db.session() as session:
+            row = session.execute(
+                select(ReportRequest.attempts, ReportRequest.status, ReportRequest.cancel_requested)
+                .where(ReportRequest.id == job.id)
+            ).first()
+        if row is None or row.attempts != job.attempt or row.status != RequestStatus.RUNNING:
+            return False, True
+        return True, bool(row.cancel_requested)
+
+    # ---- loops ------------------------------------------------------------------------------
+    def drain(self) -> int:
+        """Run requests until none is waiting; returns how many ran (tests and batch use)."""
+        n = 0
+        while self.run_once():
+            n += 1
+        return n
+
+    def sweep(self) -> None:
+        """Expire results past their time to live (cheap; run every loop, at most every 30 s)."""
+        if time.monotonic() - self._last_sweep < 30:
+            return
+        self._last_sweep = time.monotonic()
+        expired = queue.expire_due(self.db)
+        if expired:
+            log.info("expired %d results", expired)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                self.sweep()
+                if self.run_once():
+                    continue
+            except Exception:
+                log.exception("worker %s: unexpected error; continuing", self.worker_id)
+            stop.wait(self.settings.worker_poll_seconds)
+        log.info("worker %s stopped", self.worker_id)
