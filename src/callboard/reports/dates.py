@@ -185,7 +185,9 @@ def _first_change(zone: tzinfo, lo: datetime, hi: datetime) -> datetime:
 _SCAN_STEP = timedelta(hours=12)
 
 
-def utc_offset_intervals(tz: str, start_utc: datetime, end_utc: datetime) -> list[tuple[datetime, datetime, int]]:
+def utc_offset_intervals(
+    tz: str, start_utc: datetime, end_utc: datetime
+) -> list[tuple[datetime, datetime, int]]:
     """Split [start, end) into runs of constant UTC offset (seconds).
 
     Engines bucket by local time with one ``CASE`` branch per run (``ts + offset``) instead of
