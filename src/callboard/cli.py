@@ -218,12 +218,12 @@ def report_run(
     data_dir: DataDir = None,
 ) -> None:
     """Run a report directly on the warehouse and print or save its rows."""
-    from callboard.service.imports import resolve_workspace_id
+    from callboard.service.imports import find_workspace
     from callboard.service.local_reports import run_local_report
 
     settings = _settings(data_dir)
     try:
-        ws_id = resolve_workspace_id(settings, workspace)
+        ws = find_workspace(settings, workspace)
     except LookupError as exc:
         raise _fail(str(exc)) from None
     body: dict = json.loads(request_json.read_text()) if request_json else {}
@@ -246,7 +246,8 @@ def report_run(
     from callboard.reports.request import RequestError
 
     try:
-        result, rows = run_local_report(settings, ws_id, body, output.value, out_file)
+        result, rows = run_local_report(settings, ws.id, body, output.value, out_file,
+                                        defaults={"timeZoneId": ws.time_zone})
     except RequestError as exc:
         raise _fail(str(exc)) from None
     if output is OutputFormat.table:

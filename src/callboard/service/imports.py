@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from callboard.settings import Settings
@@ -48,3 +50,44 @@ def import_file(
                            options=options)
     finally:
         warehouse.close()
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    id: str
+    name: str
+    time_zone: str
+
+
+def find_workspace(settings: Settings, text: str) -> WorkspaceRef:
+    """A workspace by id, or by name when exactly one workspace has it (LookupError otherwise)."""
+    from sqlalchemy import select
+
+    from callboard.service.admin import open_store
+    from callboard.store.models import Workspace
+
+    db = open_store(settings)
+    try:
+        with db.session() as session:
+            found: list[Workspace] = []
+            try:
+                ws = session.get(Workspace, uuid.UUID(text))
+                found = [ws] if ws else []
+            except ValueError:
+                pass
+            if not found:
+                found = list(session.scalars(select(Workspace).where(Workspace.name == text)))
+            if len(found) != 1:
+                reason = "no workspace has" if not found else f"{len(found)} workspaces have"
+                raise LookupError(
+                    f"--workspace {text!r}: {reason} that id or name; list them with the API "
+                    "(GET /api/v1.0/workspaces) or create one with `callboard workspace create`"
+                )
+            ws = found[0]
+            return WorkspaceRef(str(ws.id), ws.name, ws.time_zone)
+    finally:
+        db.dispose()
+
+
+def resolve_workspace_id(settings: Settings, text: str) -> str:
+    return find_workspace(settings, text).id
