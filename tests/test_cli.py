@@ -1,0 +1,88 @@
+"""The command line as a user runs it: ids and tokens alone on the last line, imports counted,
+bad files refused with the row and reason, reports printed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from callboard.cli import app, parse_filter
+
+SAMPLES = Path(__file__).parent / "sources" / "samples"
+runner = CliRunner()
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def flat(text: str) -> str:
+    """Output with Rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> dict[str, str]:
+    data = str(tmp_path / "data")
+    tenant = run("tenant", "create", "Acme", "--data-dir", data).strip().splitlines()[-1]
+    ws = run("workspace", "create", "Head office", "--tenant", tenant, "--time-zone", "Europe/London",
+             "--data-dir", data).strip().splitlines()[-1]
+    return {"data": data, "tenant": tenant, "ws": ws}
+
+
+def test_ids_and_tokens_are_alone_on_the_last_line(org: dict[str, str]) -> None:
+    assert len(org["tenant"]) == 36 and len(org["ws"]) == 36
+    token = run("token", "create", "--tenant", org["tenant"], "--scope", "reports:read",
+                "--data-dir", org["data"]).strip().splitlines()[-1]
+    assert " " not in token and len(token) >= 32
+
+
+def test_import_twice_stores_once_by_workspace_name(org: dict[str, str]) -> None:
+    sample = str(SAMPLES / "canonical" / "calls.ndjson")
+    first = run("import", sample, "--workspace", "Head office", "--data-dir", org["data"])
+    received = int(first.split("received ")[-1].split()[0].replace(",", ""))
+    assert received > 0
+    assert f"inserted {received}" in flat(first).replace(",", "")
+    second = run("import", sample, "--workspace", org["ws"], "--data-dir", org["data"])
+    assert f"inserted 0 duplicates {received}" in flat(second).replace(",", "")
+
+
+def test_a_bad_file_is_refused_with_row_and_reason(org: dict[str, str]) -> None:
+    result = runner.invoke(app, ["import", str(SAMPLES / "asterisk" / "Master_bad_row.csv"), "--workspace",
+                                 org["ws"], "--format", "asterisk", "--time-zone", "Europe/London",
+                                 "--data-dir", org["data"]])
+    assert result.exit_code == 1
+    text = flat(result.output)
+    assert "Master_bad_row.csv: refused, nothing stored" in text
+    assert "row 3: expected 21 columns, got 20" in text
+    assert "received 0 inserted 0" in text
+
+
+def test_unknown_workspace_is_a_clear_error(org: dict[str, str]) -> None:
+    result = runner.invoke(app, ["import", str(SAMPLES / "canonical" / "calls.ndjson"), "--workspace", "nope",
+                                 "--data-dir", org["data"]])
+    assert result.exit_code == 2
+    assert "no workspace has that id or name" in flat(result.output)
+
+
+def test_generate_writes_the_chosen_format(tmp_path: Path) -> None:
+    out = tmp_path / "calls.ndjson"
+    run("generate", str(out), "--users", "6", "--days", "3", "--start", "2025-03-03", "--seed", "5")
+    lines = out.read_text().splitlines()
+    assert lines and all(json.loads(line)["start"].endswith("Z") for line in lines[:50])
+    again = tmp_path / "again.ndjson"
+    run("generate", str(again), "--users", "6", "--days", "3", "--start", "2025-03-03", "--seed", "5")
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_parse_filter() -> None:
+    assert parse_filter("callDir = 2") == {"fieldName": "callDir", "operator": "=", "values": [2]}
+    assert parse_filter("userNum in 101,102") == {"fieldName": "userNum", "operator": "in", "values": [101, 102]}
+    assert parse_filter("hgNum isNull") == {"fieldName": "hgNum", "operator": "isNull", "values": []}
+    with pytest.raises(ValueError, match="expected FIELD OPERATOR"):
+        parse_filter("callDir")
