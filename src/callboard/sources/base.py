@@ -85,7 +85,7 @@ def _content_hash_ids(table: pa.Table, key_columns: Sequence[str]) -> pa.Array:
     try:
         con.register("t", table)
         parts = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\x1f')" for c in key_columns)
-        result = con.execute(f"SELECT md5(concat_ws('\x1e', {parts})) AS id FROM t").to_arrow_table()
+        result = con.sql(f"SELECT md5(concat_ws('\x1e', {parts})) AS id FROM t").to_arrow_table()
         return result.column("id").combine_chunks()
     finally:
         con.close()
