@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from callboard.api import errors
 from callboard.api.context import AppContext
-from callboard.api.routes import calls, health, reports, requests, templates, tenants, workspaces
+from callboard.api.routes import calls, health, reports, requests, templates, tenants, webex, workspaces
 from callboard.service.admin import bootstrap_admin_token
 from callboard.service.auth import RateLimiter
 from callboard.settings import Settings
@@ -87,4 +87,5 @@ def create_app(
     for module in (tenants, workspaces, templates, reports, requests, calls):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
+    app.include_router(webex.router)  # Webex-compatible Reports API under /v1 (docs/webex.md)
     return app

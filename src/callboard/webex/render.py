@@ -94,10 +94,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def render_zip(write_csv: CsvWriter, dest: Path, member_name: str) -> RenderedFile:
+def render_zip(write_csv: CsvWriter, dest: Path, member_name: str,
+               stamp: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)) -> RenderedFile:
     """Write ``dest`` (a ZIP holding ``member_name``) from the CSV bytes ``write_csv`` produces.
 
-    ``write_csv`` receives a binary sink and must write the whole CSV, BOM included. Any error in
+    ``write_csv`` receives a binary sink and must write the whole CSV, BOM included. ``stamp`` is the
+    member's modification time: a fixed value (the report's creation time) makes the archive a pure
+    function of the data, so its checksum does not depend on when it was rendered. Any error in
     either thread removes the temporary file and is raised here.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +128,13 @@ def render_zip(write_csv: CsvWriter, dest: Path, member_name: str) -> RenderedFi
             raw, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL
         ) as archive:
             thread.start()
-            with archive.open(member_name, "w", force_zip64=True) as member:
+            info = zipfile.ZipInfo(member_name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            # A ZipInfo does not inherit the archive's level; unset, zlib would use its slow default.
+            # (``_compresslevel`` is the slot on 3.11/3.12 and a compatibility alias on 3.13+.)
+            info._compresslevel = COMPRESS_LEVEL  # type: ignore[attr-defined]
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w", force_zip64=True) as member:
                 while (piece := q.get()) is not None:
                     member.write(piece)
             if producer_error:
