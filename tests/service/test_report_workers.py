@@ -205,3 +205,20 @@ def test_run_forever_stops_and_sweeps_expired_results(settings: Settings, db: Da
     worker.sweep()
     assert all(row(db, i).status == RequestStatus.EXPIRED for i in ids)
     assert list(settings.results_dir.iterdir()) == []
+
+
+def test_a_run_past_the_time_limit_is_stopped_and_failed(settings: Settings, db: Database) -> None:
+    rid = enqueue(db, 1)[0]
+    settings = settings.model_copy(update={"query_timeout_seconds": 1})
+
+    def endless(warehouse: Any, workspace: str, resolved: dict, snapshot: Path, cancelled: Any) -> FakeResult:
+        deadline = time.monotonic() + 20
+        while not cancelled() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        raise RuntimeError("interrupted")
+
+    t0 = time.monotonic()
+    Worker(settings, db, None, runner=endless).run_once()
+    assert time.monotonic() - t0 < 10
+    r = row(db, rid)
+    assert r.status == RequestStatus.FAILED and "limit of 1 s" in r.status_message
