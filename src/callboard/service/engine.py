@@ -1,19 +1,25 @@
 """The seam between the Results API and the report engine (``callboard.reports``).
 
 Request resolution and validation belong to the engine; this module only decides *what* is resolved
-for a workspace (its time zone as the default, a saved report's fields under the request's) and turns
-the engine's ``RequestError`` into a 400 naming the offending part and the valid choices.
+for a workspace (its time zone under a saved report's fields, under the posted body) and turns the
+engine's ``RequestError`` into a 400 naming the offending part and the valid choices.
+
+A queued request is stored as its *inputs* (body, defaults, reference time, settle lag), not as the
+engine's in-memory resolution: the worker resolves those inputs again, which is deterministic, so
+the run sees exactly the period and filters that were validated and echoed at submission.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from callboard.service.errors import BadRequest
 from callboard.settings import Settings
 from callboard.store.models import SavedReport, Workspace
+
+SPEC_VERSION = 1
 
 
 def request_error(exc: Any) -> BadRequest:
@@ -28,18 +34,20 @@ def request_error(exc: Any) -> BadRequest:
     return BadRequest(f"Invalid request: {part + ': ' if part else ''}{message}", details)
 
 
-def merged_body(body: Mapping[str, Any], report: SavedReport | None) -> dict[str, Any]:
-    """The request fields of a run: the saved report's defaults, overridden by the posted body."""
-    if report is None:
-        return dict(body)
-    named = body.get("reportTemplateName")
-    if named is not None and named != report.template:
-        raise BadRequest(
-            f"reportTemplateName: this saved report runs {report.template!r}, not {named!r}.",
-            [{"description": "Omit reportTemplateName, or post an ad-hoc request to /workspaces/{ws}/requests.",
-              "field": "reportTemplateName"}],
-        )
-    return {**(report.defaults or {}), **body, "reportTemplateName": report.template}
+def defaults_for(workspace: Workspace, report: SavedReport | None, body: Mapping[str, Any]) -> dict[str, Any]:
+    """What the posted body is laid over: the workspace's time zone, then the saved report."""
+    defaults: dict[str, Any] = {"timeZoneId": workspace.time_zone}
+    if report is not None:
+        named = body.get("reportTemplateName")
+        if named is not None and named != report.template:
+            raise BadRequest(
+                f"reportTemplateName: this saved report runs {report.template!r}, not {named!r}.",
+                [{"description": "Omit reportTemplateName, or post an ad-hoc request to "
+                                 "/workspaces/{ws}/requests.", "field": "reportTemplateName"}],
+            )
+        defaults.update(report.defaults or {})
+        defaults["reportTemplateName"] = report.template
+    return defaults
 
 
 def resolve(
@@ -49,19 +57,36 @@ def resolve(
     *,
     report: SavedReport | None = None,
     now: datetime | None = None,
-) -> Any:
-    """A ``ResolvedRequest`` for ``body`` run in ``workspace``, or :class:`BadRequest`."""
-    from callboard.reports.request import RequestError, resolve_request
-
+) -> tuple[Any, dict[str, Any]]:
+    """Validate ``body`` for ``workspace``: the engine's ``ResolvedRequest`` and the stored spec that
+    reproduces it (:func:`from_spec`), or :class:`BadRequest`."""
     if not isinstance(body, Mapping):
         raise BadRequest("The request body must be a JSON object of request fields.")
-    merged = merged_body(body, report)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    spec = {
+        "version": SPEC_VERSION,
+        "body": dict(body),
+        "defaults": defaults_for(workspace, report, body),
+        "reference": now.isoformat(),
+        "settleLagMinutes": settings.settle_lag_minutes,
+    }
+    req = from_spec(spec)
+    wire = req.request
+    spec.update(priorityLevel=int(wire.priorityLevel), pageSize=int(wire.pageSize), rowLimit=int(wire.rowLimit),
+                reportTemplateName=req.template.name)
+    return req, spec
+
+
+def from_spec(spec: Mapping[str, Any]) -> Any:
+    """The ``ResolvedRequest`` of a stored spec (:class:`BadRequest` if it no longer resolves)."""
+    from callboard.reports.request import RequestError, resolve_request
+
     try:
         return resolve_request(
-            merged,
-            now=now,
-            defaults={"timeZoneId": workspace.time_zone},
-            settle_lag=timedelta(minutes=settings.settle_lag_minutes),
+            spec["body"],
+            now=datetime.fromisoformat(spec["reference"]),
+            defaults=spec["defaults"],
+            settle_lag=timedelta(minutes=spec["settleLagMinutes"]),
         )
     except RequestError as exc:
         raise request_error(exc) from None

@@ -35,7 +35,7 @@ def submit(
 ) -> ReportRequest:
     """Resolve, validate and queue a request (400 before anything is stored if it is bad)."""
     now = utcnow()
-    req = engine.resolve(settings, workspace, body, report=report, now=now)
+    req, spec = engine.resolve(settings, workspace, body, report=report, now=now)
     request_id = uuid.uuid4()
     echo = req.echo(
         request_id=str(request_id),
@@ -43,21 +43,20 @@ def submit(
         report_id=str(report.id) if report is not None else None,
         date_created=now,
     )
-    resolved = req.model_dump(mode="json")
     row = ReportRequest(
         id=request_id,
         tenant_id=workspace.tenant_id,
         workspace_id=workspace.id,
         report_id=report.id if report is not None else None,
-        template=str(resolved.get("reportTemplateName") or ""),
+        template=spec["reportTemplateName"],
         status=RequestStatus.QUEUED,
         status_message=STATUS_MESSAGES[RequestStatus.QUEUED],
-        priority=int(resolved.get("priorityLevel") or 2),
+        priority=spec["priorityLevel"],
         created_at=now,
         attempts=0,
         cancel_requested=False,
         request_json=orjson.loads(orjson.dumps(echo, default=str)),
-        resolved_json=resolved,
+        resolved_json=spec,
     )
     session.add(row)
     session.flush()

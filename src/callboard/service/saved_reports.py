@@ -23,7 +23,7 @@ def public(report: SavedReport) -> ReportPublic:
 
 def _validate(settings: Settings, workspace: Workspace, template: str, defaults: dict) -> None:
     """Refuse a saved report that could never run: its defaults must resolve now, as a request would."""
-    engine.resolve(settings, workspace, {**defaults, "reportTemplateName": template})
+    engine.resolve(settings, workspace, {}, report=SavedReport(template=template, defaults=defaults))
 
 
 def list_reports(session: Session, workspace: Workspace) -> list[SavedReport]:

@@ -40,10 +40,10 @@ def engine_lock(warehouse: Any) -> threading.Lock:
 
 def _default_runner(warehouse: Any, workspace: str, resolved: dict[str, Any], snapshot: Path,
                     cancelled: Callable[[], bool]) -> Any:
-    from callboard.reports.request import ResolvedRequest
     from callboard.reports.runner import run_report
+    from callboard.service.engine import from_spec
 
-    req = ResolvedRequest.model_validate(resolved)
+    req = from_spec(resolved)
     return run_report(warehouse, workspace, req, snapshot, cancelled=cancelled)
 
 
@@ -84,9 +84,10 @@ class Worker:
         self.results_dir.mkdir(parents=True, exist_ok=True)
         final = self.results_dir / f"{job.id}.parquet"
         temp = self.results_dir / f".{job.id}.{uuid.uuid4().hex}.tmp.parquet"
-        stop = threading.Event()  # cancellation asked, or ownership lost
+        stop = threading.Event()  # cancellation asked, ownership lost, or time limit reached
         done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(job, stop, done), daemon=True,
+        timed_out = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job, stop, done, timed_out), daemon=True,
                                 name=f"heartbeat-{job.id}")
         beat.start()
         log.info("worker %s running request %s (attempt %d)", self.worker_id, job.id, job.attempt)
@@ -100,13 +101,14 @@ class Worker:
             figures = Figures.from_result(result)
             ok = queue.finish(self.db, job, figures, temp, final, ttl_seconds=self.settings.result_ttl_seconds)
             log.info("request %s %s", job.id, "complete" if ok else "finished but no longer ours; dropped")
-        except Cancelled:
-            temp.unlink(missing_ok=True)
-            queue.end(self.db, job, RequestStatus.CANCELLED)
-            log.info("request %s cancelled", job.id)
         except Exception as exc:  # the engine's failure becomes the request's statusMessage
             temp.unlink(missing_ok=True)
-            if stop.is_set():
+            if timed_out.is_set():
+                limit = self.settings.query_timeout_seconds
+                queue.end(self.db, job, RequestStatus.FAILED,
+                          f"Report processing failed: it ran longer than the limit of {limit} s")
+                log.warning("request %s stopped at the time limit", job.id)
+            elif stop.is_set():
                 queue.end(self.db, job, RequestStatus.CANCELLED)
                 log.info("request %s cancelled", job.id)
             else:
@@ -118,12 +120,18 @@ class Worker:
             beat.join(timeout=5)
             temp.unlink(missing_ok=True)
 
-    def _heartbeat(self, job: Job, stop: threading.Event, done: threading.Event) -> None:
+    def _heartbeat(self, job: Job, stop: threading.Event, done: threading.Event,
+                   timed_out: threading.Event) -> None:
         interval = self.settings.worker_heartbeat_seconds
+        deadline = time.monotonic() + self.settings.query_timeout_seconds
         # Check cancellation more often than the heartbeat interval, so a cancel lands quickly.
         check = min(interval, 1.0)
         last_beat = time.monotonic()
         while not done.wait(check):
+            if time.monotonic() > deadline:
+                timed_out.set()
+                stop.set()
+                return
             try:
                 if time.monotonic() - last_beat >= interval:
                     owned, cancel = queue.heartbeat(self.db, job)
