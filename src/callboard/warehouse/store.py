@@ -194,7 +194,10 @@ class Warehouse:
             # first copy of each docId within the batch
             _, first_idx = _first_occurrence(fresh.column("docId"))
             fresh = fresh.take(first_idx)
-            if fresh.num_rows:
+            if fresh.num_rows and self.engine == "pyspark":
+                # Arrow straight into Spark: going through pandas stores null strings as 'NaN'
+                self.con._session.createDataFrame(fresh).write.mode("append").saveAsTable(CALLS_TABLE)
+            elif fresh.num_rows:
                 if CALLS_TABLE in self.con.list_tables():
                     self.con.insert(CALLS_TABLE, fresh.to_pandas())
                 else:

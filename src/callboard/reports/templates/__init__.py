@@ -1,0 +1,33 @@
+"""Report templates (SPEC §3) and their registry.
+
+Adding a template is one new module defining a :class:`Template` subclass plus one line in
+``_REGISTERED`` below; shared building blocks live in :mod:`.helpers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callboard.reports.templates.base import (
+    SEGMENT_FIELDS,
+    BuildContext,
+    Template,
+    TemplateField,
+    segment_field,
+)
+from callboard.reports.templates.segmented import CallListByUserSegmented
+
+_REGISTERED: tuple[Template, ...] = (
+    CallListByUserSegmented(),
+)
+
+TEMPLATES: dict[str, Template] = {t.name: t for t in _REGISTERED}
+
+
+def catalogue() -> list[dict[str, Any]]:
+    """The template and field catalogue published at ``GET /templates``."""
+    return [t.as_dict() for t in TEMPLATES.values()]
+
+
+__all__ = ["SEGMENT_FIELDS", "TEMPLATES", "BuildContext", "Template", "TemplateField", "catalogue",
+           "segment_field"]

@@ -1,0 +1,171 @@
+"""Reading result snapshots out: JSON rows (paged or streamed as one document) and CSV.
+
+JSON rows are produced by DuckDB from the Parquet snapshot, one record batch at a time, so memory
+stays flat however many rows there are and the bytes come at C++ speed: ``to_json`` of the row with
+timestamps formatted as the seed prints them (local ``2025-09-18T11:16:31``), then null members
+removed with one regular expression over the known field names (a field whose value is null is
+left out of the row, as in the seed). A string value containing ``"name":null`` cannot match,
+because its quotes are escaped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+BATCH_ROWS = 50_000
+_BOM = b"\xef\xbb\xbf"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _field_names(t: pa.DataType, out: set[str]) -> None:
+    if pa.types.is_struct(t):
+        for i in range(t.num_fields):
+            out.add(t.field(i).name)
+            _field_names(t.field(i).type, out)
+    elif pa.types.is_list(t) or pa.types.is_large_list(t):
+        _field_names(t.value_type, out)
+
+
+def _json_sql(schema: pa.Schema) -> tuple[str, str]:
+    """The SELECT producing one JSON text per row, and the null-member pattern for its fields."""
+    members = []
+    names: set[str] = set()
+    for f in schema:
+        names.add(f.name)
+        _field_names(f.type, names)
+        q = _quote(f.name)
+        if pa.types.is_timestamp(f.type):
+            expr = (f"CASE WHEN epoch_us({q}) % 1000000 = 0 THEN strftime({q}, '%Y-%m-%dT%H:%M:%S') "
+                    f"ELSE strftime({q}, '%Y-%m-%dT%H:%M:%S.%f') END")
+        elif pa.types.is_date(f.type):
+            expr = f"strftime({q}, '%Y-%m-%d')"
+        else:
+            expr = q
+        members.append(f"{q} := {expr}")
+    alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = f'"(?:{alt})":null,|,"(?:{alt})":null|"(?:{alt})":null'
+    select = f"to_json(struct_pack({', '.join(members)}))" if members else "'{}'"
+    return select, pattern
+
+
+def _json_reader(snapshot: Path, offset: int, limit: int | None,
+                 batch_rows: int = BATCH_ROWS) -> Iterator[pa.StringArray]:
+    """JSON texts of the snapshot's rows [offset, offset + limit), batch by batch."""
+    schema = pq.read_schema(snapshot)
+    select, pattern = _json_sql(schema)
+    con = duckdb.connect()
+    try:
+        sql = (f"SELECT regexp_replace({select}, ?, '', 'g') AS j FROM read_parquet(?)"
+               + (" LIMIT ?" if limit is not None else "") + " OFFSET ?")
+        params: list[Any] = [pattern, str(snapshot)]
+        if limit is not None:
+            params.append(max(0, int(limit)))
+        params.append(max(0, int(offset)))
+        reader = con.sql(sql, params=params).to_arrow_reader(batch_rows)
+        for batch in reader:
+            if batch.num_rows:
+                col = batch.column(0)
+                yield col.cast(pa.large_string()) if not isinstance(col, pa.LargeStringArray) else col
+    finally:
+        con.close()
+
+
+def iter_json_rows(snapshot: Path | str, offset: int = 0, limit: int | None = None) -> Iterator[bytes]:
+    """Each row of the snapshot as one JSON object (UTF-8 bytes), null fields left out."""
+    for arr in _json_reader(Path(snapshot), offset, limit):
+        for value in arr.to_pylist():
+            yield value.encode()
+
+
+def json_rows_chunks(snapshot: Path | str, offset: int = 0, limit: int | None = None) -> Iterator[bytes]:
+    """The rows as the inside of a JSON array (``{…},{…}``), in large chunks for streaming."""
+    first = True
+    for arr in _json_reader(Path(snapshot), offset, limit):
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array([0, len(arr)], pa.int64()), arr),
+                                 pa.scalar(",", pa.large_string()))
+        chunk = joined[0].as_buffer().to_pybytes()
+        yield chunk if first else b"," + chunk
+        first = False
+
+
+def json_document_chunks(document: Mapping[str, Any], snapshot: Path | str | None, *, offset: int = 0,
+                         limit: int | None = None, data_key: str = "data",
+                         data_after: str = "totalCount") -> Iterator[bytes]:
+    """Stream a whole results document: ``document``'s members in order, with ``"data": [rows…]``
+    placed after ``data_after`` (where the seed has it) or at the end. Memory stays flat."""
+    items = [(k, v) for k, v in document.items() if k != data_key]
+    keys = [k for k, _ in items]
+    cut = keys.index(data_after) + 1 if data_after in keys else len(items)
+    head, tail = items[:cut], items[cut:]
+    yield b"{"
+    for i, (k, v) in enumerate(head):
+        yield (b"," if i else b"") + orjson.dumps(k) + b":" + orjson.dumps(v)
+    yield (b"," if head else b"") + orjson.dumps(data_key) + b":["
+    if snapshot is not None:
+        yield from json_rows_chunks(snapshot, offset, limit)
+    yield b"]"
+    for k, v in tail:
+        yield b"," + orjson.dumps(k) + b":" + orjson.dumps(v)
+    yield b"}"
+
+
+def read_page(snapshot: Path | str, page: int, page_size: int) -> list[dict[str, Any]]:
+    """Rows of one 1-based page (``page_size`` < 1 means every row), formatted as in the JSON rows."""
+    if page_size is None or page_size < 1:
+        return [orjson.loads(b) for b in iter_json_rows(snapshot)]
+    page = max(1, int(page))
+    return [orjson.loads(b) for b in iter_json_rows(snapshot, (page - 1) * page_size, page_size)]
+
+
+def snapshot_count(snapshot: Path | str) -> int:
+    """Rows in a snapshot, from the Parquet footer (no data read)."""
+    return pq.ParquetFile(snapshot).metadata.num_rows
+
+
+def _csv_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Flat, text-friendly columns: timestamps as local ISO text, nested columns left out."""
+    arrays, names = [], []
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_list(col.type) or pa.types.is_struct(col.type) or pa.types.is_large_list(col.type):
+            continue
+        if pa.types.is_timestamp(col.type):
+            col = pc.strftime(col.cast(pa.timestamp("s"), safe=False), "%Y-%m-%dT%H:%M:%S")
+        arrays.append(col)
+        names.append(name)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def write_csv(snapshot: Path | str, out: BinaryIO, *, header_titles: Mapping[str, str] | None = None,
+              bom: bool = False) -> None:
+    """Stream the snapshot as UTF-8 CSV (header row of field names, or ``header_titles`` where given;
+    nested ``children`` is JSON-only). Batches are read and written one at a time."""
+    pf = pq.ParquetFile(snapshot)
+    if bom:
+        out.write(_BOM)
+    names = [f.name for f in pf.schema_arrow
+             if not (pa.types.is_list(f.type) or pa.types.is_struct(f.type) or pa.types.is_large_list(f.type))]
+    titles = [(header_titles or {}).get(n, n) for n in names]
+    header = pa.RecordBatch.from_arrays([pa.array([t]) for t in titles], names=names)
+    writer: pacsv.CSVWriter | None = None
+    opts = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    pacsv.write_csv(header, out, write_options=opts)
+    for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+        flat = _csv_batch(batch)
+        if writer is None:
+            writer = pacsv.CSVWriter(out, flat.schema, write_options=opts)
+        writer.write_batch(flat)
+    if writer is not None:
+        writer.close()

@@ -1,0 +1,345 @@
+"""Run a resolved report request on the warehouse and keep the result as an immutable Parquet
+snapshot.
+
+Two engine queries per report: a small pre-query (segments in the date range, and the time span,
+which fixes the UTC-offset runs used for local time) and the report itself, which returns display
+columns already sorted and cut at ``rowLimit`` + 1 rows. Everything aggregating runs in the engine;
+the count and summary come from the materialised result with Arrow compute (vectorised), so nothing
+is queried twice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from callboard.reports import dates
+from callboard.reports.request import Condition, ResolvedRequest
+from callboard.reports.templates.base import BuildContext, Template, TemplateField
+from callboard.reports.templates.helpers import drop_short_calls, segment_view
+from callboard.settings import Settings
+from callboard.warehouse.store import Warehouse
+
+SUMMARY_FIELDS: tuple[str, ...] = ("ans", "ref", "lost", "ring", "duration")
+_CHILD_KEY = "_k"
+
+
+class ReportCancelled(Exception):
+    """The request was cancelled while the engine was running it."""
+
+
+class ReportTimeout(Exception):
+    """The engine did not finish within ``query_timeout_seconds``."""
+
+
+@dataclass
+class ReportResult:
+    """What a finished report leaves behind; ``summary`` sums additive fields over all result rows."""
+
+    snapshot_path: Path
+    total_count: int
+    summary: dict[str, float | int]
+    row_limit_exceeded: bool
+    effort: float
+    query_duration_ms: int
+    query_count: int
+    columns: list[str] = field(default_factory=list)
+
+
+# ---- filters ----------------------------------------------------------------------------------------
+def _predicate(col: ir.Value, cond: Condition) -> ir.BooleanValue:
+    """One filter condition as an Ibis predicate."""
+    op, v = cond.operator, cond.values
+    if op == "=":
+        return col == v[0]
+    if op == "!=":
+        # SQL's != drops nulls; "not equal to X" should keep rows where the field is empty
+        return col.isnull() | (col != v[0])
+    if op == "<":
+        return col < v[0]
+    if op == "<=":
+        return col <= v[0]
+    if op == ">":
+        return col > v[0]
+    if op == ">=":
+        return col >= v[0]
+    if op == "in":
+        return col.isin(list(v))
+    if op == "notIn":
+        return col.isnull() | col.notin(list(v))
+    if op == "between":
+        return (col >= v[0]) & (col <= v[1])
+    if op == "contains":
+        return col.contains(v[0])
+    if op == "startsWith":
+        return col.startswith(v[0])
+    if op == "endsWith":
+        return col.endswith(v[0])
+    if op == "isNull":
+        return col.isnull()
+    if op == "isNotNull":
+        return col.notnull()
+    raise ValueError(f"unknown operator {op!r}")  # resolve_request refuses these first
+
+
+def _apply(t: ir.Table, conditions: list[Condition]) -> ir.Table:
+    preds = [_predicate(t[c.field], c) for c in conditions]
+    return t.filter(*preds) if preds else t
+
+
+# ---- engine control ---------------------------------------------------------------------------------
+@contextmanager
+def _guard(warehouse: Warehouse, timeout: float, cancelled: Callable[[], bool] | None) -> Iterator[dict]:
+    """Interrupt the engine when the time limit passes or the request is cancelled.
+
+    DuckDB: ``interrupt()`` on the connection; Spark: a job group cancelled as a whole. A watcher
+    thread polls ``cancelled`` so a DELETE takes effect mid-query.
+    """
+    state: dict[str, Any] = {"reason": None}
+    done = threading.Event()
+    group = f"callboard-{uuid.uuid4().hex}"
+    spark_ctx = None
+    if warehouse.engine == "pyspark":
+        spark_ctx = warehouse.con._session.sparkContext
+        spark_ctx.setJobGroup(group, "callboard report", interruptOnCancel=True)
+
+    def stop(reason: str) -> None:
+        state["reason"] = reason
+        if warehouse.engine == "duckdb":
+            warehouse.con.con.interrupt()
+        elif spark_ctx is not None:
+            spark_ctx.cancelJobGroup(group)
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while not done.wait(0.1):
+            if cancelled is not None and cancelled():
+                stop("cancelled")
+                return
+            if time.monotonic() > deadline:
+                stop("timeout")
+                return
+
+    watcher = threading.Thread(target=watch, name="report-guard", daemon=True)
+    watcher.start()
+    try:
+        yield state
+    except Exception as exc:
+        if state["reason"] == "cancelled":
+            raise ReportCancelled("the report was cancelled") from exc
+        if state["reason"] == "timeout":
+            raise ReportTimeout(f"the report ran longer than {timeout:g} s and was stopped") from exc
+        raise
+    finally:
+        done.set()
+        watcher.join()
+        if spark_ctx is not None:
+            spark_ctx.setJobGroup("", "")  # clear, so later jobs on this thread are not in the group
+    if state["reason"] == "cancelled":
+        raise ReportCancelled("the report was cancelled")
+
+
+# ---- the report -------------------------------------------------------------------------------------
+def prepare(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> ir.Table:
+    """Segments of the workspace with derived fields, restricted by the segment-stage filters."""
+    segs = segment_view(warehouse.segments(workspace))
+    seg_conds = [c for c in req.conditions if c.stage == "segment"]
+    # date conditions first: they are the ones the storage order can prune on
+    seg_conds.sort(key=lambda c: c.field != "start")
+    return _apply(segs, seg_conds)
+
+
+def build_expression(segs: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> tuple[ir.Table, list[str]]:
+    """The report's Ibis expression (sorted, cut at rowLimit + 1) and the columns it returns."""
+    template = req.template
+    if req.weekdays is not None:
+        segs = segs.filter((ctx.local(segs.start).day_of_week.index() + 1).isin(list(req.weekdays)))
+    segs = drop_short_calls(segs, req)
+    out = template.build(segs, req, ctx)
+    out = _apply(out, [c for c in req.conditions if c.stage == "result"])
+    extra = [n for n in SUMMARY_FIELDS if template.field(n) is not None and n not in req.display_fields]
+    names = [*req.display_fields, *extra]
+    sort_names = {s for s, _ in req.sort}
+    hidden_sort = [n for n in sort_names if n not in names]
+    cols: dict[str, ir.Value] = {}
+    for name in [*names, *hidden_sort]:
+        fld = template.field(name)
+        col = out[name]
+        if fld is not None and fld.type == "timestamp" and not fld.local:
+            col = ctx.local(col)
+        cols[name] = col
+    if template.kind == "call" and "children" in req.display_fields:
+        cols["children"] = out["children"]
+    proj = out.select(**cols)
+    keys = [ibis.desc(proj[f]) if desc else ibis.asc(proj[f]) for f, desc in req.sort]
+    keys += [ibis.asc(proj[k]) for k in template.key if k in proj.columns and k not in sort_names]
+    proj = proj.order_by(keys) if keys else proj
+    proj = proj.limit(req.request.rowLimit + 1)
+    if hidden_sort:
+        proj = proj.drop(*hidden_sort)
+    return proj, names
+
+
+def run_report(
+    warehouse: Warehouse,
+    workspace: str,
+    req: ResolvedRequest,
+    snapshot_path: Path,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    timeout_seconds: float | None = None,
+) -> ReportResult:
+    """Run ``req`` on ``warehouse`` for one workspace and write the rows to ``snapshot_path``."""
+    timeout = float(timeout_seconds or Settings().query_timeout_seconds)
+    t0 = time.perf_counter()
+    segs = prepare(warehouse, workspace, req)
+    in_range = _apply(segs, [c for c in req.conditions if c.stage == "segment" and c.field == "start"])
+    with _guard(warehouse, timeout, cancelled):
+        stats = in_range.aggregate(n=in_range.count(), lo=in_range.start.min(), hi=in_range.end.max())
+        row = stats.to_pyarrow().to_pylist()[0]
+    examined = int(row["n"] or 0)
+    lo, hi = row["lo"], row["hi"]
+    if req.period is not None:
+        lo = min(lo, req.period.start_utc.replace(tzinfo=None)) if lo else req.period.start_utc.replace(tzinfo=None)
+        hi = max(hi, req.period.end_utc.replace(tzinfo=None)) if hi else req.period.end_utc.replace(tzinfo=None)
+    if lo is None:
+        lo = hi = req.reference.replace(tzinfo=None)
+    runs = dates.utc_offset_intervals(req.tz, lo.replace(tzinfo=UTC), hi.replace(tzinfo=UTC) + timedelta(days=1))
+    ctx = BuildContext.create(warehouse.engine, runs)
+    expr, names = build_expression(segs, req, ctx)
+    with _guard(warehouse, timeout, cancelled):
+        table = expr.to_pyarrow()
+    query_ms = int((time.perf_counter() - t0) * 1000)
+
+    limit = req.request.rowLimit
+    exceeded = table.num_rows > limit
+    if exceeded:
+        table = table.slice(0, limit)
+    table = normalise(table, req.template, names)
+    summary = _summary(table, req)
+    display = [n for n in req.display_fields if n in table.column_names]
+    snapshot = table.select(display)
+    write_snapshot(snapshot, snapshot_path, req)
+    return ReportResult(
+        snapshot_path=snapshot_path,
+        total_count=snapshot.num_rows,
+        summary=summary,
+        row_limit_exceeded=exceeded,
+        effort=round(examined / 1000, 3),
+        query_duration_ms=query_ms,
+        query_count=2,
+        columns=display,
+    )
+
+
+# ---- normalising engine output ------------------------------------------------------------------------
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(), "float": pa.float64(), "int": pa.int64(), "flag": pa.int64(),
+    "timestamp": pa.timestamp("us"), "date": pa.date32(),
+}
+
+
+def _utc_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Naive-UTC timestamps as ISO 8601 with ``Z``; whole seconds unless a value has a fraction."""
+    ts = arr.cast(pa.timestamp("us"))
+    frac = pc.any(pc.not_equal(ts, pc.floor_temporal(ts, unit="second"))).as_py()
+    if frac:
+        return pc.strftime(ts.cast(pa.timestamp("ms")), "%Y-%m-%dT%H:%M:%SZ")
+    return pc.strftime(ts.cast(pa.timestamp("s")), "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _convert(arr: pa.Array | pa.ChunkedArray, fld: TemplateField | None) -> pa.Array | pa.ChunkedArray:
+    if fld is None:
+        return arr
+    if fld.type == "string" and pa.types.is_timestamp(arr.type):
+        return _utc_text(arr)
+    target = _ARROW_TYPES.get(fld.type)
+    if target is None or arr.type == target:
+        return arr
+    if pa.types.is_floating(arr.type) and target == pa.int64():
+        arr = pc.round(arr)
+    return arr.cast(target)
+
+
+def _children(arr: pa.ChunkedArray, child_fields: list[str]) -> pa.Array:
+    """``children`` as list<struct> of the requested fields in call order: the sort key each struct
+    starts with is dropped; timestamps become local ISO text (``startUtc`` UTC with ``Z``)."""
+    lists = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if isinstance(lists, pa.ChunkedArray):  # no chunks at all
+        lists = pa.array([], lists.type)
+    flat = lists.flatten()
+    arrays, names = [], []
+    for name in child_fields:
+        col = flat.field(name)
+        if pa.types.is_timestamp(col.type):
+            col = _utc_text(col) if name == "startUtc" else pc.strftime(col.cast(pa.timestamp("s"), safe=False),
+                                                                            "%Y-%m-%dT%H:%M:%S")
+        elif pa.types.is_integer(col.type):
+            col = col.cast(pa.int64())
+        arrays.append(col)
+        names.append(name)
+    if not arrays:
+        struct = pa.StructArray.from_arrays([pa.array([None] * len(flat), pa.null())], ["_"])
+    else:
+        struct = pa.StructArray.from_arrays(arrays, names)
+    offsets = lists.offsets
+    return pa.ListArray.from_arrays(offsets, struct)
+
+
+def normalise(table: pa.Table, template: Template, names: list[str]) -> pa.Table:
+    """Engine output → the snapshot's types: the catalogue's type per field (Spark returns int32 and
+    doubles where DuckDB returns int64 and decimals), timestamps naive local, ``startUtc`` text."""
+    cols, out_names = [], []
+    for name in table.column_names:
+        col = table.column(name)
+        col = _children(col, _child_fields_of(col)) if name == "children" else _convert(col, template.field(name))
+        cols.append(col)
+        out_names.append(name)
+    return pa.table(cols, names=out_names)
+
+
+def _child_fields_of(col: pa.ChunkedArray) -> list[str]:
+    value_type = col.type.value_type
+    return [value_type.field(i).name for i in range(value_type.num_fields) if value_type.field(i).name != _CHILD_KEY]
+
+
+def _summary(table: pa.Table, req: ResolvedRequest) -> dict[str, float | int]:
+    """Sums over the result rows of ans, ref, lost, ring, duration and every additive displayed field."""
+    names = [n for n in SUMMARY_FIELDS if n in table.column_names]
+    for n in req.display_fields:
+        fld = req.template.field(n)
+        if fld is not None and fld.additive and n not in names and n in table.column_names:
+            names.append(n)
+    out: dict[str, float | int] = {}
+    for n in names:
+        total = pc.sum(table.column(n)).as_py()
+        fld = req.template.field(n)
+        is_int = fld is not None and fld.type in ("int", "flag")
+        out[n] = int(total or 0) if is_int else float(total or 0.0)
+    return out
+
+
+def write_snapshot(table: pa.Table, path: Path, req: ResolvedRequest) -> None:
+    """Write the rows atomically (temp file + rename): a snapshot never changes once visible."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {b"callboard.template": req.template.name.encode(), b"callboard.timeZoneId": req.tz.encode(),
+            b"callboard.created": datetime.now(UTC).isoformat().encode()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=64 * 1024)
+    os.replace(tmp, path)

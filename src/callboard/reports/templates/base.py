@@ -1,0 +1,111 @@
+"""The template framework: a template declares its field catalogue and builds one Ibis expression
+over the workspace's (already filtered) segments.
+
+Conventions every template follows, so the runner can treat them alike:
+
+* timestamps a template outputs are naive **UTC** unless the field is declared ``local=True`` (a
+  bucket computed in local time); the runner turns UTC ones into local wall time of the request's
+  ``timeZoneId`` in the engine, with one ``CASE`` branch per UTC-offset run;
+* a ``string`` field the template outputs as a timestamp (``startUtc``) is written as ISO 8601 UTC
+  with ``Z``;
+* a ``call`` template's ``children`` column is a list of structs whose first member is a sort key
+  (engines cannot all order a ``collect``), dropped by the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from callboard.calls.schema import CALL_FIELDS, DERIVED_FIELDS
+
+if TYPE_CHECKING:
+    from callboard.reports.request import ResolvedRequest
+
+TemplateKind = Literal["segment", "call", "aggregate"]
+
+
+@dataclass(frozen=True)
+class TemplateField:
+    """One column of a template's output, as published in the field catalogue."""
+
+    name: str
+    type: str  # string | timestamp | float | int | flag | date | list
+    title: str
+    additive: bool = False
+    default_display: bool = True
+    description: str = ""
+    local: bool = False  # the engine already computes this timestamp in local time
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "title": self.title, "additive": self.additive,
+                "defaultDisplay": self.default_display, "description": self.description}
+
+
+# The segment fields every filter may name and every segment-level template can show: SPEC §1 plus
+# the derived ones.
+SEGMENT_FIELDS: tuple[TemplateField, ...] = tuple(
+    TemplateField(f.name, f.type, f.title, f.additive, f.default_display, f.description)
+    for f in CALL_FIELDS
+) + tuple(
+    TemplateField(f.name, f.type, f.title, f.additive, False, f.description) for f in DERIVED_FIELDS
+)
+_SEGMENT_BY_NAME = {f.name: f for f in SEGMENT_FIELDS}
+
+
+def segment_field(name: str) -> TemplateField | None:
+    return _SEGMENT_BY_NAME.get(name)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Engine facts a template needs beyond the request: the engine name and the UTC-offset runs of
+    ``timeZoneId`` over the data's time span (naive UTC bounds)."""
+
+    engine: str
+    offsets: tuple[tuple[datetime, datetime, int], ...]
+
+    @classmethod
+    def create(cls, engine: str, runs: list[tuple[datetime, datetime, int]]) -> BuildContext:
+        naive = tuple((a.astimezone(UTC).replace(tzinfo=None), b.astimezone(UTC).replace(tzinfo=None), o)
+                      for a, b, o in runs)
+        return cls(engine=engine, offsets=naive or ((datetime.min, datetime.max, 0),))
+
+    def local(self, ts: ir.TimestampValue) -> ir.TimestampValue:
+        """Local wall time of a naive-UTC timestamp: ``ts + offset`` chosen by a short ``CASE``
+        (one branch per offset run) -- no per-row time-zone library, so every engine can do it."""
+        runs = self.offsets
+        last = runs[-1][2]
+        if len(runs) == 1:
+            return ts + ibis.interval(seconds=last) if last else ts
+        branches = [(ts < ibis.timestamp(to), ts + ibis.interval(seconds=off)) for _, to, off in runs[:-1]]
+        return ibis.cases(*branches, else_=ts + ibis.interval(seconds=last))
+
+
+class Template:
+    """A report template. Subclasses set the class attributes and implement :meth:`build`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    kind: ClassVar[TemplateKind]
+    fields: ClassVar[tuple[TemplateField, ...]]
+    # Result columns that make the sort total (ties broken the same way on every engine).
+    key: ClassVar[tuple[str, ...]] = ("docId",)
+
+    def field(self, name: str) -> TemplateField | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
+        """The template's rows from filtered segments (see :func:`helpers.segment_view`)."""
+        raise NotImplementedError
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "kind": self.kind,
+                "fields": [f.as_dict() for f in self.fields]}

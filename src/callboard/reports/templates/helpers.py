@@ -1,0 +1,189 @@
+"""Reusable pieces of report templates, written once in portable Ibis: the segment view with
+derived fields, the settings filters, a call-level rollup of segments, local-time buckets and the
+concurrency sweep.
+
+Portability notes (DuckDB and PySpark must give the same answer):
+
+* order-sensitive aggregates (``first(order_by=…)``, ordered ``collect``) do not compile on Spark, so
+  "the first segment of a call" is a ``row_number()`` window plus a join;
+* timestamp differences go through integer epoch microseconds (``epoch_us`` on DuckDB,
+  ``unix_micros`` on Spark), since ``epoch_seconds`` truncates to whole seconds on Spark;
+* adding float seconds to a timestamp goes through an integer microsecond interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from callboard.calls.schema import CALL_DIRS, CALL_FIELDS, CALL_TYPE_EXTERNAL, CALL_TYPES
+
+if TYPE_CHECKING:
+    from callboard.reports.request import ResolvedRequest
+    from callboard.reports.templates.base import BuildContext
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(ts: dt.timestamp) -> dt.int64:  # type: ignore[empty-body]
+    """DuckDB: microseconds since the epoch."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_unix_micros(ts: dt.timestamp) -> dt.int64:  # type: ignore[empty-body]
+    """Spark: microseconds since the epoch."""
+
+
+def epoch_us(ts: ir.TimestampValue, engine: str) -> ir.IntegerValue:
+    """Integer microseconds since 1970 of a naive timestamp, exact on every supported engine."""
+    if engine == "duckdb":
+        return _duckdb_epoch_us(ts)
+    if engine == "pyspark":
+        return _spark_unix_micros(ts)
+    return ts.epoch_seconds().cast("int64") * 1_000_000
+
+
+def add_seconds(ts: ir.TimestampValue, seconds: ir.NumericValue) -> ir.TimestampValue:
+    """``ts + seconds`` for fractional seconds (microsecond precision)."""
+    return ts + (seconds * 1_000_000).round().cast("int64").as_interval("us")
+
+
+def seconds_between(a: ir.TimestampValue, b: ir.TimestampValue, engine: str) -> ir.FloatingValue:
+    """``b - a`` in (fractional) seconds."""
+    return (epoch_us(b, engine) - epoch_us(a, engine)).cast("float64") / 1_000_000
+
+
+def segment_view(t: ir.Table) -> ir.Table:
+    """Stored segments plus the derived fields of SPEC §1 (``end``, ``talk``, ``startUtc``,
+    ``callDirName``, ``callTypeName``); times stay naive UTC here."""
+    dir_name = ibis.cases(*[(t.callDir == k, v) for k, v in CALL_DIRS.items()], else_=ibis.null("string"))
+    type_name = ibis.cases(*[(t.callType == k, v) for k, v in CALL_TYPES.items()], else_=ibis.null("string"))
+    return t.select(
+        *[f.name for f in CALL_FIELDS],
+        end=add_seconds(t.start, t.duration),
+        talk=ibis.cases((t.ans == 1, t.duration - t.ring), else_=0.0),
+        startUtc=t.start,
+        callDirName=dir_name,
+        callTypeName=type_name,
+    )
+
+
+def drop_short_calls(segs: ir.Table, req: ResolvedRequest) -> ir.Table:
+    """Honour ``ignoreAbandonedCalls`` (lost segments ringing < ``shortAbandonSeconds``) and
+    ``ignoreShortAnsweredCalls`` (answered segments talking < ``shortCallSeconds``)."""
+    r = req.request
+    if r.ignoreAbandonedCalls:
+        segs = segs.filter(~((segs.lost == 1) & (segs.ring < r.shortAbandonSeconds)))
+    if r.ignoreShortAnsweredCalls:
+        segs = segs.filter(~((segs.ans == 1) & (segs.talk < r.shortCallSeconds)))
+    return segs
+
+
+def flag(cond: ir.BooleanValue) -> ir.IntegerValue:
+    """A boolean as 0/1, so it can be summed on every engine."""
+    return cond.ifelse(1, 0)
+
+
+def ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+    """``num / den`` as a float, null (not NaN, not an error) when ``den`` is 0."""
+    return num.cast("float64") / den.cast("float64").nullif(0.0)
+
+
+def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
+    """One row per ``connId`` (the ``CallList`` definitions of SPEC §3).
+
+    * ``start``: the first segment's start; ``end``: the last segment end; ``duration``: end − start;
+    * ``cli``/``cliName``/``callType``/``callDir``: the first segment's (ties on start: lowest docId);
+    * ``hgNum``/``hgName``: the first hunt group the call visited;
+    * ``userName``/``userNum``: the answering user (first segment with ans = 1), else null;
+    * ``ans``/``lost``/``ref``: 1 when any segment has the flag;
+    * ``ring``: the caller's wait -- first start to the answer (answering segment's start + its
+      ring) or, unanswered, to the last segment end;
+    * ``talk``: Σ talk of answered segments; ``segments``: how many segments.
+    """
+    eng = ctx.engine
+    w = ibis.window(group_by=segs.connId, order_by=[segs.start, segs.docId])
+    first = (segs.mutate(_rn=ibis.row_number().over(w)).filter(lambda s: s._rn == 0)
+             .select("connId", f_docId="docId", f_cli="cli", f_cliName="cliName", f_callType="callType",
+                     f_callDir="callDir"))
+    answered = segs.filter(segs.ans == 1)
+    wa = ibis.window(group_by=answered.connId, order_by=[answered.start, answered.docId])
+    answer = (answered.mutate(_rn=ibis.row_number().over(wa)).filter(lambda s: s._rn == 0)
+              .select("connId", a_user="userName", a_num="userNum",
+                      a_at=add_seconds(answered.start, answered.ring)))
+    grouped = segs.filter(segs.hgNum.notnull())
+    wg = ibis.window(group_by=grouped.connId, order_by=[grouped.start, grouped.docId])
+    hunt = (grouped.mutate(_rn=ibis.row_number().over(wg)).filter(lambda s: s._rn == 0)
+            .select("connId", h_num="hgNum", h_name="hgName"))
+    agg = segs.group_by("connId").aggregate(
+        c_start=segs.start.min(),
+        c_end=segs.end.max(),
+        c_ans=segs.ans.max(),
+        c_lost=segs.lost.max(),
+        c_ref=segs.ref.max(),
+        c_talk=segs.talk.sum(),
+        c_hold=segs.hold.sum(),
+        c_segments=segs.count(),
+    )
+    j = agg.left_join(first, "connId").left_join(answer, "connId").left_join(hunt, "connId")
+    waited_until = ibis.coalesce(j.a_at, j.c_end)
+    return j.select(
+        docId=j.connId,
+        connId=j.connId,
+        start=j.c_start,
+        end=j.c_end,
+        userName=j.a_user,
+        userNum=j.a_num,
+        cli=j.f_cli,
+        cliName=j.f_cliName,
+        hgNum=j.h_num,
+        hgName=j.h_name,
+        callType=j.f_callType.cast("int64"),
+        callDir=j.f_callDir.cast("int64"),
+        ans=j.c_ans.cast("int64"),
+        lost=j.c_lost.cast("int64"),
+        ref=j.c_ref.cast("int64"),
+        ring=seconds_between(j.c_start, waited_until, eng),
+        talk=j.c_talk,
+        hold=j.c_hold,
+        duration=seconds_between(j.c_start, j.c_end, eng),
+        segments=j.c_segments,
+        firstDocId=j.f_docId,
+    )
+
+
+InstanceFn = Callable[[ir.TimestampValue], ir.TimestampValue]
+
+
+def concurrency_peaks(segs: ir.Table, calls: ir.Table, instance: InstanceFn, ctx: BuildContext) -> ir.Table:
+    """Peak simultaneous external calls per time *instance* (a local bucket start), by event sweep.
+
+    Each external call (``callType`` 2) counts once, over ``[first start, last end)`` of its
+    external segments. Events: +1 at a start, −1 at an end, and a 0 "marker" at the UTC instant
+    each instance of ``calls`` (which must carry a local ``_local`` start column) begins, so a call
+    running into the instance counts. A window running sum ordered by (time, delta) -- ends before
+    markers before starts, which makes the intervals half-open -- gives the level after each event;
+    the instance's peak is the largest level at a marker or start inside it.
+
+    Returns ``(_inst, peak)``. Instances with call starts get markers; an instance in which no call
+    starts and no event happens is not reported (its rows do not exist either).
+    """
+    eng = ctx.engine
+    ext = segs.filter(segs.callType == CALL_TYPE_EXTERNAL)
+    spans = ext.group_by("connId").aggregate(s=ext.start.min(), e=ext.end.max())
+    inst_calls = calls.mutate(_inst=instance(calls._local))
+    markers = inst_calls.group_by("_inst").aggregate(
+        t=(epoch_us(inst_calls.start, eng)
+           - (epoch_us(inst_calls._local, eng) - epoch_us(inst_calls._inst, eng))).min()
+    ).select("_inst", "t", d=ibis.literal(0, "int64"))
+    starts = spans.select(_inst=instance(ctx.local(spans.s)), t=epoch_us(spans.s, eng),
+                          d=ibis.literal(1, "int64"))
+    ends = spans.select(_inst=instance(ctx.local(spans.e)), t=epoch_us(spans.e, eng),
+                        d=ibis.literal(-1, "int64"))
+    events = markers.union(starts, distinct=False).union(ends, distinct=False)
+    level = events.d.sum().over(ibis.window(order_by=[events.t, events.d], rows=(None, 0)))
+    swept = events.mutate(level=level)
+    return swept.filter(swept.d >= 0).group_by("_inst").aggregate(peak=swept.level.max())
