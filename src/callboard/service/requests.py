@@ -176,11 +176,8 @@ def snapshot_of(row: ReportRequest) -> Path:
 def stream_document(
     row: ReportRequest, snapshot: Path | None, page: Page, *, chunk_bytes: int = 256 * 1024
 ) -> Iterator[bytes]:
-    """The whole results document as bytes, ``data`` read from the snapshot batch by batch.
-
-    Rows are gathered into chunks of about ``chunk_bytes`` so the server hands the network whole
-    chunks, not one tiny write per row; memory per stream stays at about one chunk plus one batch.
-    """
+    """The whole results document as bytes, ``data`` read from the snapshot batch by batch, so
+    memory per stream is about one engine batch whatever the row count."""
     head = orjson.dumps(head_fields(row))
     tail = tail_fields(row)
     if page.page is not None:
@@ -192,18 +189,23 @@ def stream_document(
 
 
 def _stream(prefix: bytes, suffix: bytes, snapshot: Path | None, page: Page, chunk_bytes: int) -> Iterator[bytes]:
+    """Prefix, the rows as the engine renders them (one Arrow batch at a time, joined in C++, no
+    Python work per row), suffix. Small pieces are gathered up to ``chunk_bytes`` so the server does
+    not make one tiny write per piece; a batch is never held twice."""
     buf = bytearray(prefix)
     if snapshot is not None:
-        from callboard.reports.output import iter_json_rows
+        from callboard.reports.output import json_rows_chunks
 
-        first = True
-        for item in iter_json_rows(snapshot, offset=page.offset, limit=page.limit):
-            if not first:
-                buf += b","
-            buf += item
-            first = False
-            if len(buf) >= chunk_bytes:
+        for chunk in json_rows_chunks(snapshot, page.offset, page.limit):
+            if len(buf) + len(chunk) <= chunk_bytes:
+                buf += chunk
+                continue
+            if buf:
                 yield bytes(buf)
                 buf.clear()
+            if len(chunk) >= chunk_bytes:
+                yield chunk
+            else:
+                buf += chunk
     buf += suffix
     yield bytes(buf)
