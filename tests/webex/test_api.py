@@ -63,7 +63,13 @@ def test_org_templates_list_every_template_with_its_stable_id_and_the_data_range
         assert (t["startDate"], t["endDate"]) == ("2025-03-03", "2025-03-09")  # the calls stored
         assert {"field": "startDate", "required": "yes"} in t["validations"]
     assert by_id[CALL_LIST]["title"] == "Call List" and by_id[CALL_LIST]["maxDays"] == 31
-    assert by_id[130]["title"] == "Calling Usage"
+    from callboard.reports.templates import TEMPLATES
+
+    assert len(by_id) == len(TEMPLATES)
+    for name in TEMPLATES:  # every fixed-table template answers with its documented id and title
+        if name in WEBEX_TEMPLATE_IDS:
+            entry = WEBEX_TEMPLATE_IDS[name]
+            assert (by_id[entry.id]["title"], by_id[entry.id]["maxDays"]) == (entry.title, entry.max_days)
 
 
 def test_partner_templates_use_the_partner_keys(live: Live) -> None:

@@ -529,10 +529,14 @@ def _zip_stamp(created: datetime) -> tuple[int, int, int, int, int, int]:
 
 
 def write_report_csv(snapshot: Path, sink: BinaryIO, row: WebexReport) -> None:
-    """The report's CSV: BOM, a header of field titles, the snapshot's rows (engine formatting)."""
+    """The report's CSV: BOM, a header of the template's field titles, the snapshot's rows in the
+    engine's CSV formatting (the same writer ``callboard report run --output csv`` uses)."""
     from callboard.reports.output import write_csv
+    from callboard.reports.templates import TEMPLATES
 
-    write_csv(snapshot, sink, header_titles=True, bom=True)
+    template = TEMPLATES.get(row.template)
+    titles = {f.name: f.title for f in template.fields} if template is not None else {}
+    write_csv(snapshot, sink, header_titles=titles, bom=True)
 
 
 def refresh(db: Database, settings: Settings, rows: list[WebexReport]) -> list[WebexReport]:
