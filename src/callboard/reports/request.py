@@ -327,8 +327,8 @@ def resolve_request(
     if period is not None and period.days_of_week != dates.ALL_DAYS:
         weekdays = tuple(dates.weekday_numbers(period.days_of_week))
 
-    display, display_echo = _resolve_display(template, req)
     child = _resolve_children(template, req)
+    display, display_echo = _resolve_display(template, req, child)
     sort = _resolve_sort(template, req)
     for i, t in enumerate(req.ringDurationThresholds):
         if not math.isfinite(t) or t < 0:
@@ -447,7 +447,8 @@ def _coerce(fld: TemplateField, value: Any, tz: str, part: str) -> Any:
     return float(value)
 
 
-def _resolve_display(template: Template, req: ReportRequest) -> tuple[list[str], list[dict[str, Any]]]:
+def _resolve_display(template: Template, req: ReportRequest,
+                     child_fields: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     if req.ignoreDisplayFields:
         names = [f.name for f in template.fields]
         echo = [d.model_dump() for d in req.displayFields]
@@ -466,8 +467,10 @@ def _resolve_display(template: Template, req: ReportRequest) -> tuple[list[str],
         echo = [{"fieldName": n, "mandatory": False} for n in names]
     if template.kind in ("segment", "call") and "docId" not in names:
         names.append("docId")  # list rows always carry their identity (the seed appends it last)
-    if "children" in names and template.kind != "call":
+    if "children" in names:
         names.remove("children")
+    if child_fields:
+        names.append("children")  # childDisplayFields ask for the nested segments
     return names, echo
 
 

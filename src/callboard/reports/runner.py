@@ -35,7 +35,6 @@ from callboard.settings import Settings
 from callboard.warehouse.store import Warehouse
 
 SUMMARY_FIELDS: tuple[str, ...] = ("ans", "ref", "lost", "ring", "duration")
-_CHILD_KEY = "_k"
 
 
 class ReportCancelled(Exception):
@@ -173,24 +172,26 @@ def build_expression(segs: ir.Table, req: ResolvedRequest, ctx: BuildContext) ->
     out = _apply(out, [c for c in req.conditions if c.stage == "result"])
     extra = [n for n in SUMMARY_FIELDS if template.field(n) is not None and n not in req.display_fields]
     names = [*req.display_fields, *extra]
-    sort_names = {s for s, _ in req.sort}
-    hidden_sort = [n for n in sort_names if n not in names]
     cols: dict[str, ir.Value] = {}
-    for name in [*names, *hidden_sort]:
+    for name in names:
         fld = template.field(name)
         col = out[name]
         if fld is not None and fld.type == "timestamp" and not fld.local:
             col = ctx.local(col)
         cols[name] = col
-    if template.kind == "call" and "children" in req.display_fields:
-        cols["children"] = out["children"]
-    proj = out.select(**cols)
-    keys = [ibis.desc(proj[f]) if desc else ibis.asc(proj[f]) for f, desc in req.sort]
-    keys += [ibis.asc(proj[k]) for k in template.key if k in proj.columns and k not in sort_names]
-    proj = proj.order_by(keys) if keys else proj
+    # Sort on the template's own values (UTC instants, not local wall time, which repeats an hour
+    # in autumn), through hidden key columns; the template key makes the order total.
+    sort_names = {f for f, _ in req.sort}
+    order = [(out[f], desc) for f, desc in req.sort]
+    order += [(out[k], False) for k in template.key if k in out.columns and k not in sort_names]
+    hidden = {f"_sort{i}": expr for i, (expr, _) in enumerate(order)}
+    proj = out.select(**cols, **hidden)
+    if order:
+        proj = proj.order_by([ibis.desc(proj[k]) if order[i][1] else ibis.asc(proj[k])
+                              for i, k in enumerate(hidden)])
     proj = proj.limit(req.request.rowLimit + 1)
-    if hidden_sort:
-        proj = proj.drop(*hidden_sort)
+    if hidden:
+        proj = proj.drop(*hidden)
     return proj, names
 
 
@@ -314,7 +315,8 @@ def normalise(table: pa.Table, template: Template, names: list[str]) -> pa.Table
 
 def _child_fields_of(col: pa.ChunkedArray) -> list[str]:
     value_type = col.type.value_type
-    return [value_type.field(i).name for i in range(value_type.num_fields) if value_type.field(i).name != _CHILD_KEY]
+    names = [value_type.field(i).name for i in range(value_type.num_fields)]
+    return [n for n in names if not n.startswith("_")]
 
 
 def _summary(table: pa.Table, req: ResolvedRequest) -> dict[str, float | int]:

@@ -15,10 +15,25 @@ from callboard.reports.templates.base import (
     TemplateField,
     segment_field,
 )
+from callboard.reports.templates.by_time import (
+    CallsByDate,
+    CallsByDayOfWeek,
+    CallsByHourOfDay,
+    CallsByStartTime,
+)
+from callboard.reports.templates.call_list import CallList
 from callboard.reports.templates.segmented import CallListByUserSegmented
+from callboard.reports.templates.summaries import CallSummaryByHuntGroup, CallSummaryByUser
 
 _REGISTERED: tuple[Template, ...] = (
     CallListByUserSegmented(),
+    CallList(),
+    CallSummaryByUser(),
+    CallSummaryByHuntGroup(),
+    CallsByStartTime(),
+    CallsByHourOfDay(),
+    CallsByDayOfWeek(),
+    CallsByDate(),
 )
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in _REGISTERED}
