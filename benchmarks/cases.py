@@ -1,0 +1,437 @@
+"""The competitors' version of each report template: a hand-written DuckDB SQL query, the same
+query for PostgreSQL 15 (its dialect), and a pandas script -- each written from the template's code
+and docs/reports.md to return the **same answer** as callboard (the runner checks a few aggregate
+numbers of every answer against callboard's before it reports a time).
+
+Conventions: ``seg`` is the segments of the scope (one workspace, or the whole table) in the UTC
+range ``[lo, hi)``; results carry callboard's default display columns, local times in ``tz``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SERVICE_LEVEL_SECONDS = 10.0  # the first ringDurationThresholds value (default [10, 20, …])
+
+
+@dataclass(frozen=True)
+class Scope:
+    name: str  # "ws" (one workspace's year) or "all" (the whole table)
+    workspace: str | None
+    tz: str
+    lo: datetime  # naive UTC, inclusive
+    hi: datetime  # naive UTC, exclusive
+    label: str = ""
+
+
+class Dialect:
+    name = "duckdb"
+
+    def local(self, x: str, tz: str) -> str:
+        return f"timezone('{tz}', CAST({x} AS TIMESTAMPTZ))"
+
+    def us(self, x: str) -> str:
+        return f"epoch_us({x})"
+
+    def add_seconds(self, ts: str, secs: str) -> str:
+        return f"({ts} + to_microseconds(CAST(round(({secs}) * 1000000) AS BIGINT)))"
+
+    def bucket(self, x: str, minutes: int) -> str:
+        return f"time_bucket(INTERVAL '{minutes} minutes', {x})"
+
+    def hour(self, x: str) -> str:
+        return f"CAST(hour({x}) AS BIGINT)"
+
+    def isodow(self, x: str) -> str:
+        return f"CAST(isodow({x}) AS BIGINT)"
+
+    def ts(self, v: datetime) -> str:
+        return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
+
+    def int_(self, x: str) -> str:
+        return f"CAST({x} AS BIGINT)"
+
+
+class PgDialect(Dialect):
+    name = "postgres"
+
+    def local(self, x: str, tz: str) -> str:
+        return f"(({x}) AT TIME ZONE 'UTC') AT TIME ZONE '{tz}'"
+
+    def us(self, x: str) -> str:
+        return f"CAST(extract(epoch FROM {x}) * 1000000 AS BIGINT)"
+
+    def add_seconds(self, ts: str, secs: str) -> str:
+        return f"({ts} + make_interval(secs => {secs}))"
+
+    def bucket(self, x: str, minutes: int) -> str:
+        return f"date_bin(INTERVAL '{minutes} minutes', {x}, TIMESTAMP '2000-01-03')"
+
+    def hour(self, x: str) -> str:
+        return f"CAST(extract(hour FROM {x}) AS BIGINT)"
+
+    def isodow(self, x: str) -> str:
+        return f"CAST(extract(isodow FROM {x}) AS BIGINT)"
+
+
+DUCK = Dialect()
+PG = PgDialect()
+
+
+def seg_cte(d: Dialect, s: Scope, table: str = "calls") -> str:
+    ws = f"workspace = '{s.workspace}' AND " if s.workspace else ""
+    return f"seg AS (SELECT * FROM {table} WHERE {ws}start >= {d.ts(s.lo)} AND start < {d.ts(s.hi)})"
+
+
+# ---- call rollup (CallList's definitions) ------------------------------------------------------------
+def rollup_ctes(d: Dialect) -> str:
+    """``calls``: one row per connId with s, e, ans, lost, ref, talk, segments, ring (wait), duration,
+    and the first / answering / first-hunt-group segment's fields."""
+    end = d.add_seconds("start", "duration")
+    if d.name == "duckdb":
+        at = d.add_seconds("start", "ring")
+        return f"""
+agg AS (
+  SELECT "connId", min(start) AS s, max({end}) AS e,
+    min_by({{'cli': cli, 'cliName': "cliName", 'callType': "callType", 'callDir': "callDir"}},
+           (start, "docId")) AS f,
+    min_by({{'u': "userName", 'n': "userNum", 'at': {at}}}, (start, "docId")) FILTER (WHERE ans = 1) AS a,
+    min_by({{'n': "hgNum", 'm': "hgName"}}, (start, "docId")) FILTER (WHERE "hgNum" IS NOT NULL) AS h,
+    max(ans) AS ans, max(lost) AS lost, max(ref) AS ref,
+    sum(CASE WHEN ans = 1 THEN duration - ring ELSE 0 END) AS talk, count(*) AS segments
+  FROM seg GROUP BY "connId"),
+calls AS (
+  SELECT "connId", s, e, f.cli AS cli, f."cliName" AS "cliName", f."callType" AS "callType",
+    f."callDir" AS "callDir", a.u AS "userName", a.n AS "userNum", h.n AS "hgNum", h.m AS "hgName",
+    ans, lost, ref, talk, segments,
+    (epoch_us(coalesce(a.at, e)) - epoch_us(s)) / 1e6 AS ring, (epoch_us(e) - epoch_us(s)) / 1e6 AS duration
+  FROM agg)"""
+    return f"""
+agg AS (
+  SELECT "connId", min(start) AS s, max({end}) AS e, max(ans) AS ans, max(lost) AS lost, max(ref) AS ref,
+    sum(CASE WHEN ans = 1 THEN duration - ring ELSE 0 END) AS talk, count(*) AS segments
+  FROM seg GROUP BY "connId"),
+f AS (SELECT DISTINCT ON ("connId") "connId", cli, "cliName", "callType", "callDir" FROM seg
+      ORDER BY "connId", start, "docId"),
+a AS (SELECT DISTINCT ON ("connId") "connId", "userName", "userNum", {d.add_seconds("start", "ring")} AS at
+      FROM seg WHERE ans = 1 ORDER BY "connId", start, "docId"),
+h AS (SELECT DISTINCT ON ("connId") "connId", "hgNum", "hgName" FROM seg WHERE "hgNum" IS NOT NULL
+      ORDER BY "connId", start, "docId"),
+calls AS (
+  SELECT agg."connId", s, e, f.cli, f."cliName", f."callType", f."callDir", a."userName", a."userNum",
+    h."hgNum", h."hgName", ans, lost, ref, talk, segments,
+    ({d.us("coalesce(a.at, e)")} - {d.us("s")}) / 1e6 AS ring, ({d.us("e")} - {d.us("s")}) / 1e6 AS duration
+  FROM agg LEFT JOIN f USING ("connId") LEFT JOIN a USING ("connId") LEFT JOIN h USING ("connId"))"""
+
+
+# ---- the templates --------------------------------------------------------------------------------------
+SEGMENT_COLUMNS = ("connId", "start", "userName", "userNum", "cli", "cliName", "hgNum", "callType", "callDir",
+                   "ans", "ref", "lost", "ring", "duration", "calledUserNum", "calledUserName", "callUserName",
+                   "callUserNum", "hgName", "docId")
+_INTS = {"callType", "callDir", "ans", "ref", "lost"}
+
+
+def sql_segmented(d: Dialect, s: Scope) -> str:
+    cols = []
+    for c in SEGMENT_COLUMNS:
+        if c == "start":
+            cols.append(f"{d.local('start', s.tz)} AS start")
+        elif c in _INTS:
+            cols.append(f'{d.int_(chr(34) + c + chr(34))} AS "{c}"')
+        else:
+            cols.append(f'"{c}"')
+    return f"WITH {seg_cte(d, s)} SELECT {', '.join(cols)} FROM seg ORDER BY \"docId\""
+
+
+def sql_call_list(d: Dialect, s: Scope) -> str:
+    return f"""WITH {seg_cte(d, s)}, {rollup_ctes(d)}
+SELECT "connId", {d.local("s", s.tz)} AS start, "userName", "userNum", cli, "cliName", "hgNum", "hgName",
+  {d.int_('"callType"')} AS "callType", {d.int_('"callDir"')} AS "callDir", {d.int_("ans")} AS ans,
+  {d.int_("lost")} AS lost, ring, duration, segments, "connId" AS "docId"
+FROM calls ORDER BY "docId" """
+
+
+def _measures(d: Dialect) -> str:
+    return f"""sum(ring) AS ring, avg(ring) FILTER (WHERE ans = 1) AS "avgRing", max(ring) AS "maxRing",
+  sum(CASE WHEN ans = 1 THEN duration - ring ELSE 0 END) AS talk,
+  avg(duration - ring) FILTER (WHERE ans = 1) AS "avgTalk", sum(duration) AS duration,
+  count(*) FILTER (WHERE ans = 1 AND ring <= {SERVICE_LEVEL_SECONDS}) AS fast,
+  count(*) FILTER (WHERE ans = 1 OR lost = 1) AS offered"""
+
+
+def sql_by_user(d: Dialect, s: Scope) -> str:
+    return f"""WITH {seg_cte(d, s)},
+u AS (SELECT "userNum", max("userName") AS "userName", count(*) AS calls, {d.int_("sum(ans)")} AS ans,
+        {d.int_("sum(ref)")} AS ref, {d.int_("sum(lost)")} AS lost, {_measures(d)}
+      FROM seg GROUP BY "userNum")
+SELECT "userNum", "userName", calls, ans, ref, lost, ring, "avgRing", "maxRing", talk, "avgTalk", duration,
+  CAST(ans AS DOUBLE PRECISION) / nullif(ans + lost + ref, 0) AS "answerRate",
+  CAST(fast AS DOUBLE PRECISION) / nullif(offered, 0) AS "serviceLevel"
+FROM u ORDER BY "userNum" """
+
+
+def sql_by_group(d: Dialect, s: Scope) -> str:
+    return f"""WITH {seg_cte(d, s)},
+g AS (SELECT * FROM seg WHERE "hgNum" IS NOT NULL),
+pc AS (SELECT "hgNum", "connId", max(ans) AS a, max(lost) AS lo, max(ref) AS r FROM g GROUP BY "hgNum", "connId"),
+c AS (SELECT "hgNum", count(*) AS calls, count(*) FILTER (WHERE a = 1) AS ans,
+        count(*) FILTER (WHERE lo = 1) AS lost, count(*) FILTER (WHERE r = 1 AND a = 0 AND lo = 0) AS ref
+      FROM pc GROUP BY "hgNum"),
+m AS (SELECT "hgNum", max("hgName") AS "hgName", {_measures(d)} FROM g GROUP BY "hgNum")
+SELECT "hgNum", "hgName", calls, ans, ref, lost, ring, "avgRing", "maxRing", talk, "avgTalk", duration,
+  CAST(ans AS DOUBLE PRECISION) / nullif(calls, 0) AS "answerRate",
+  CAST(fast AS DOUBLE PRECISION) / nullif(offered, 0) AS "serviceLevel"
+FROM c JOIN m USING ("hgNum") ORDER BY "hgNum" """
+
+
+@dataclass(frozen=True)
+class TimeKey:
+    """How a by-time template keys a local timestamp, and the bucket occurrence ('instance') it is in."""
+
+    keys: Callable[[Dialect, str], list[tuple[str, str]]]
+    instance: Callable[[Dialect, str], str]
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _dayname(d: Dialect, x: str) -> str:
+    whens = " ".join(f"WHEN {i + 1} THEN '{n}'" for i, n in enumerate(_DAY_NAMES))
+    return f"CASE {d.isodow(x)} {whens} END"
+
+
+TIME_KEYS: dict[str, TimeKey] = {
+    "CallsByStartTime": TimeKey(lambda d, x: [("start", d.bucket(x, 30))], lambda d, x: d.bucket(x, 30)),
+    "CallsByHourOfDay": TimeKey(lambda d, x: [("hour", d.hour(x))], lambda d, x: f"date_trunc('hour', {x})"),
+    "CallsByDayOfWeek": TimeKey(lambda d, x: [("dayOfWeek", d.isodow(x)), ("dayName", _dayname(d, x))],
+                                lambda d, x: f"date_trunc('day', {x})"),
+    "CallsByDate": TimeKey(lambda d, x: [("date", f"CAST({x} AS DATE)")], lambda d, x: f"date_trunc('day', {x})"),
+}
+
+
+def sql_by_time(template: str) -> Callable[[Dialect, Scope], str]:
+    tk = TIME_KEYS[template]
+
+    def build(d: Dialect, s: Scope) -> str:
+        loc = d.local
+        keys_c = tk.keys(d, "l")
+        names = [n for n, _ in keys_c]
+        qn = ", ".join(f'"{n}"' for n in names)
+        end = d.add_seconds("start", "duration")
+
+        def keyed(x: str) -> str:
+            return ", ".join(f'{e} AS "{n}"' for n, e in tk.keys(d, x))
+
+        return f"""WITH {seg_cte(d, s)}, {rollup_ctes(d)},
+lc AS (SELECT *, {loc("s", s.tz)} AS l FROM calls),
+agg2 AS (SELECT {", ".join(f'{e} AS "{n}"' for n, e in keys_c)}, count(*) AS calls,
+           sum(segments) AS segments, {d.int_("sum(ans)")} AS ans, {d.int_("sum(lost)")} AS lost,
+           sum(ring) AS ring, sum(talk) AS talk
+         FROM lc GROUP BY {", ".join(str(i + 1) for i in range(len(names)))}),
+spans AS (SELECT "connId", min(start) AS s, max({end}) AS e FROM seg WHERE "callType" = 2 GROUP BY "connId"),
+ev AS (
+  SELECT {tk.instance(d, "l")} AS inst, min({d.us("s")} - ({d.us("l")} - {d.us(tk.instance(d, "l"))})) AS t,
+    0 AS dd FROM lc GROUP BY 1
+  UNION ALL SELECT {tk.instance(d, loc("s", s.tz))}, {d.us("s")}, 1 FROM spans
+  UNION ALL SELECT {tk.instance(d, loc("e", s.tz))}, {d.us("e")}, -1 FROM spans),
+lv AS (SELECT inst, dd, sum(dd) OVER (ORDER BY t, dd ROWS UNBOUNDED PRECEDING) AS level FROM ev),
+pk AS (SELECT inst, max(level) AS peak FROM lv WHERE dd >= 0 GROUP BY inst),
+pk2 AS (SELECT {keyed("inst")}, max(peak) AS "peakConcurrent" FROM pk GROUP BY {
+            ", ".join(str(i + 1) for i in range(len(names)))})
+SELECT {qn}, calls, segments, ans, lost, ring, talk, {d.int_('coalesce("peakConcurrent", 0)')} AS "peakConcurrent"
+FROM agg2 LEFT JOIN pk2 USING ({qn}) ORDER BY {qn}"""
+
+    return build
+
+
+# ---- pandas ----------------------------------------------------------------------------------------------
+def _local(ts: pd.Series, tz: str) -> pd.Series:
+    return ts.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def pd_segmented(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
+    out = df[list(SEGMENT_COLUMNS)].copy()
+    out["start"] = _local(out["start"], s.tz)
+    for c in _INTS:
+        out[c] = out[c].astype("int64")
+    return out.sort_values("docId", kind="stable").reset_index(drop=True)
+
+
+def _us(ts: pd.Series) -> pd.Series:
+    return ts.astype("datetime64[us]").astype("int64")
+
+
+def pd_rollup(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.sort_values(["connId", "start", "docId"], kind="stable")
+    end = df["start"] + pd.to_timedelta((df["duration"] * 1e6).round().astype("int64"), unit="us")
+    talk = np.where(df["ans"] == 1, df["duration"] - df["ring"], 0.0)
+    work = df.assign(_e=end, _talk=talk)
+    g = work.groupby("connId", sort=True)
+    calls = g.agg(s=("start", "min"), e=("_e", "max"), ans=("ans", "max"), lost=("lost", "max"),
+                  ref=("ref", "max"), talk=("_talk", "sum"), segments=("docId", "size"))
+    first = work.drop_duplicates("connId").set_index("connId")[["cli", "cliName", "callType", "callDir"]]
+    answered = work[work["ans"] == 1].drop_duplicates("connId").set_index("connId")
+    at = answered["start"] + pd.to_timedelta((answered["ring"] * 1e6).round().astype("int64"), unit="us")
+    ans_cols = pd.DataFrame({"userName": answered["userName"], "userNum": answered["userNum"], "at": at})
+    hunt = work[work["hgNum"].notna()].drop_duplicates("connId").set_index("connId")[["hgNum", "hgName"]]
+    calls = calls.join(first).join(ans_cols).join(hunt)
+    waited = calls["at"].fillna(calls["e"])
+    calls["ring"] = (_us(waited) - _us(calls["s"])) / 1e6
+    calls["duration"] = (_us(calls["e"]) - _us(calls["s"])) / 1e6
+    return calls.reset_index()
+
+
+def pd_call_list(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
+    c = pd_rollup(df)
+    out = pd.DataFrame({
+        "connId": c["connId"], "start": _local(c["s"], s.tz), "userName": c["userName"], "userNum": c["userNum"],
+        "cli": c["cli"], "cliName": c["cliName"], "hgNum": c["hgNum"], "hgName": c["hgName"],
+        "callType": c["callType"].astype("int64"), "callDir": c["callDir"].astype("int64"),
+        "ans": c["ans"].astype("int64"), "lost": c["lost"].astype("int64"), "ring": c["ring"],
+        "duration": c["duration"], "segments": c["segments"].astype("int64"), "docId": c["connId"]})
+    return out.sort_values("docId", kind="stable").reset_index(drop=True)
+
+
+def _pd_measures(df: pd.DataFrame, key: str) -> pd.DataFrame:
+    ans = df["ans"] == 1
+    talk = np.where(ans, df["duration"] - df["ring"], 0.0)
+    w = df.assign(_talk=talk, _aring=df["ring"].where(ans), _atalk=pd.Series(talk, index=df.index).where(ans),
+                  _fast=(ans & (df["ring"] <= SERVICE_LEVEL_SECONDS)).astype("int64"),
+                  _off=(ans | (df["lost"] == 1)).astype("int64"))
+    return w.groupby(key, dropna=False).agg(
+        ring=("ring", "sum"), avgRing=("_aring", "mean"), maxRing=("ring", "max"), talk=("_talk", "sum"),
+        avgTalk=("_atalk", "mean"), duration=("duration", "sum"), _fast=("_fast", "sum"), _off=("_off", "sum"))
+
+
+def pd_by_user(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
+    g = df.groupby("userNum", dropna=False)
+    base = g.agg(userName=("userName", "max"), calls=("docId", "size"), ans=("ans", "sum"), ref=("ref", "sum"),
+                 lost=("lost", "sum"))
+    m = base.join(_pd_measures(df, "userNum"))
+    for c in ("ans", "ref", "lost"):
+        m[c] = m[c].astype("int64")
+    den = (m["ans"] + m["lost"] + m["ref"]).replace(0, np.nan)
+    m["answerRate"] = m["ans"] / den
+    m["serviceLevel"] = m["_fast"] / m["_off"].replace(0, np.nan)
+    return m.drop(columns=["_fast", "_off"]).reset_index().sort_values("userNum").reset_index(drop=True)
+
+
+def pd_by_group(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
+    g = df[df["hgNum"].notna()]
+    per = g.groupby(["hgNum", "connId"]).agg(a=("ans", "max"), lo=("lost", "max"), r=("ref", "max")).reset_index()
+    per = per.assign(_a=(per["a"] == 1).astype("int64"), _l=(per["lo"] == 1).astype("int64"),
+                     _r=((per["r"] == 1) & (per["a"] == 0) & (per["lo"] == 0)).astype("int64"))
+    c = per.groupby("hgNum").agg(calls=("connId", "size"), ans=("_a", "sum"), ref=("_r", "sum"), lost=("_l", "sum"))
+    m = c.join(g.groupby("hgNum").agg(hgName=("hgName", "max"))).join(_pd_measures(g, "hgNum"))
+    m["answerRate"] = m["ans"] / m["calls"].replace(0, np.nan)
+    m["serviceLevel"] = m["_fast"] / m["_off"].replace(0, np.nan)
+    return m.drop(columns=["_fast", "_off"]).reset_index().sort_values("hgNum").reset_index(drop=True)
+
+
+def pd_by_time(template: str) -> Callable[[pd.DataFrame, Scope], pd.DataFrame]:
+    def keys(local: pd.Series) -> dict[str, pd.Series]:
+        if template == "CallsByStartTime":
+            return {"start": local.dt.floor("30min")}
+        if template == "CallsByHourOfDay":
+            return {"hour": local.dt.hour.astype("int64")}
+        if template == "CallsByDayOfWeek":
+            dow = local.dt.dayofweek
+            return {"dayOfWeek": (dow + 1).astype("int64"), "dayName": dow.map(dict(enumerate(_DAY_NAMES)))}
+        return {"date": local.dt.date}
+
+    def instance(local: pd.Series) -> pd.Series:
+        if template == "CallsByStartTime":
+            return local.dt.floor("30min")
+        if template == "CallsByHourOfDay":
+            return local.dt.floor("h")
+        return local.dt.floor("D")
+
+    def build(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
+        c = pd_rollup(df)
+        local = _local(c["s"], s.tz)
+        k = pd.DataFrame(keys(local))
+        names = list(k.columns)
+        agg = pd.concat([k, c[["segments", "ans", "lost", "ring", "talk"]]], axis=1).groupby(names).agg(
+            calls=("segments", "size"), segments=("segments", "sum"), ans=("ans", "sum"), lost=("lost", "sum"),
+            ring=("ring", "sum"), talk=("talk", "sum"))
+        inst = instance(local)
+        marker_t = (_us(c["s"]) - (_us(local) - _us(inst)))
+        markers = pd.DataFrame({"inst": inst, "t": marker_t}).groupby("inst", as_index=False)["t"].min()
+        markers["d"] = 0
+        ext = df[df["callType"] == 2]
+        e_end = ext["start"] + pd.to_timedelta((ext["duration"] * 1e6).round().astype("int64"), unit="us")
+        spans = ext.assign(_e=e_end).groupby("connId").agg(s=("start", "min"), e=("_e", "max"))
+        starts = pd.DataFrame({"inst": instance(_local(spans["s"], s.tz)), "t": _us(spans["s"]), "d": 1})
+        ends = pd.DataFrame({"inst": instance(_local(spans["e"], s.tz)), "t": _us(spans["e"]), "d": -1})
+        ev = pd.concat([markers, starts, ends], ignore_index=True).sort_values(["t", "d"], kind="stable")
+        ev["level"] = ev["d"].cumsum()
+        pk = ev[ev["d"] >= 0].groupby("inst")["level"].max()
+        pk_keys = pd.DataFrame(keys(pd.Series(pk.index)))
+        pk_keys["peakConcurrent"] = pk.to_numpy()
+        peak = pk_keys.groupby(names)["peakConcurrent"].max()
+        out = agg.join(peak)
+        out["peakConcurrent"] = out["peakConcurrent"].fillna(0).astype("int64")
+        for col in ("ans", "lost"):
+            out[col] = out[col].astype("int64")
+        return out.reset_index().sort_values(names).reset_index(drop=True)
+
+    return build
+
+
+# ---- registry ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    template: str
+    kind: str  # "list" (rows written as a Parquet file, like callboard's snapshot) or "aggregate"
+    sql: Callable[[Dialect, Scope], str]
+    pandas: Callable[[pd.DataFrame, Scope], pd.DataFrame]
+    checks: tuple[str, ...]  # numeric columns summed to compare answers (plus the row count)
+    scopes: tuple[str, ...] = ("ws", "all")
+    columns: tuple[str, ...] = field(default_factory=tuple)  # columns pandas needs (empty: all)
+
+
+_TIME_CHECKS = ("calls", "segments", "ans", "lost", "ring", "talk", "peakConcurrent")
+CASES: dict[str, Case] = {
+    "CallListByUserSegmented": Case("CallListByUserSegmented", "list", sql_segmented, pd_segmented,
+                                    ("ans", "ref", "lost", "ring", "duration"), scopes=("ws",)),
+    "CallList": Case("CallList", "list", sql_call_list, pd_call_list,
+                     ("ans", "lost", "ring", "duration", "segments"), scopes=("ws",)),
+    "CallSummaryByUser": Case("CallSummaryByUser", "aggregate", sql_by_user, pd_by_user,
+                              ("calls", "ans", "ref", "lost", "ring", "talk", "duration", "maxRing")),
+    "CallSummaryByHuntGroup": Case("CallSummaryByHuntGroup", "aggregate", sql_by_group, pd_by_group,
+                                   ("calls", "ans", "ref", "lost", "ring", "talk", "duration", "maxRing")),
+    **{name: Case(name, "aggregate", sql_by_time(name), pd_by_time(name), _TIME_CHECKS) for name in TIME_KEYS},
+}
+
+
+# ---- answers ----------------------------------------------------------------------------------------------
+def fingerprint(table: pa.Table, checks: tuple[str, ...]) -> dict[str, float]:
+    """Row count and the sums of ``checks`` (and, for the first column if it is a time, its min/max)."""
+    out: dict[str, float] = {"rows": float(table.num_rows)}
+    for c in checks:
+        if c in table.column_names:
+            out[c] = float(pc.sum(table.column(c).cast(pa.float64())).as_py() or 0.0)
+        else:
+            out[c] = float("nan")
+    first = table.column_names[0] if table.num_columns else None
+    if first and pa.types.is_timestamp(table.schema.field(first).type) and table.num_rows:
+        out["t_min"] = float(pc.min(table.column(first)).value)
+        out["t_max"] = float(pc.max(table.column(first)).value)
+    return out
+
+
+def same(a: dict[str, float], b: dict[str, float], rel: float = 1e-6) -> list[str]:
+    """The names whose values differ (relative tolerance ``rel``)."""
+    bad = []
+    for k in a:
+        x, y = a[k], b.get(k, float("nan"))
+        if not (x == y or abs(x - y) <= rel * max(abs(x), abs(y), 1.0)):
+            bad.append(f"{k}: callboard {x:g} vs {y:g}")
+    return bad
