@@ -331,12 +331,14 @@ def demo(
     out.print(f"demo organisation {info.tenant_name!r}: {info.segments:,} segments in workspace {info.workspace_id}")
     out.print(f"API: {url}/api/v1.0  docs: {url}/docs")
     out.print(f"token: {info.token}")
-    out.print("try:")
+    body = '{"reportTemplateName": "CallSummaryByUser", "metadata": {"dateFilter": {"presetName": "LastMonth"}}}'
+    auth = f"-H 'Authorization: Bearer {info.token}'"
+    out.print("fetch a report (post a request, then read its result):")
     out.print(
-        f"  curl -s -H 'Authorization: Bearer {info.token}' -H 'Content-Type: application/json' "
-        f"-d '{{\"reportTemplateName\": \"CallSummaryByUser\", \"metadata\": {{\"dateFilter\": "
-        f"{{\"presetName\": \"LastMonth\"}}}}}}' {url}/api/v1.0/workspaces/{info.workspace_id}/requests",
-        soft_wrap=True,
+        f"  LOC=$(curl -s -D - -o /dev/null {auth} -H 'Content-Type: application/json' -d '{body}' "
+        f"{url}/api/v1.0/workspaces/{info.workspace_id}/requests | awk 'tolower($1)==\"location:\" {{print $2}}' "
+        f"| tr -d '\\r'); sleep 3; curl -s {auth} \"$LOC/data\"",
+        soft_wrap=True, markup=False, highlight=False,
     )
     if not no_serve:
         from callboard.api.server import serve as serve_app
