@@ -22,8 +22,13 @@ from callboard.reports.templates.by_time import (
     CallsByStartTime,
 )
 from callboard.reports.templates.call_list import CallList
+from callboard.reports.templates.distributions import CallDurationDistribution, RingTimeDistribution
+from callboard.reports.templates.lost_calls import LostCallRevenue, UnreturnedLostCalls
 from callboard.reports.templates.segmented import CallListByUserSegmented
 from callboard.reports.templates.summaries import CallSummaryByHuntGroup, CallSummaryByUser
+from callboard.reports.templates.trunks import TrunkUtilisation
+from callboard.reports.templates.usage import CallingUsage, CallsByAccountCode
+from callboard.reports.templates.webex_history import CallingDetailedCallHistory
 
 _REGISTERED: tuple[Template, ...] = (
     CallListByUserSegmented(),
@@ -34,6 +39,14 @@ _REGISTERED: tuple[Template, ...] = (
     CallsByHourOfDay(),
     CallsByDayOfWeek(),
     CallsByDate(),
+    RingTimeDistribution(),
+    CallDurationDistribution(),
+    UnreturnedLostCalls(),
+    LostCallRevenue(),
+    TrunkUtilisation(),
+    CallsByAccountCode(),
+    CallingUsage(),
+    CallingDetailedCallHistory(),
 )
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in _REGISTERED}

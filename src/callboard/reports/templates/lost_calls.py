@@ -1,0 +1,259 @@
+"""Lost incoming calls by caller: ``UnreturnedLostCalls`` and ``LostCallRevenue`` (SPEC §3).
+
+A **lost call** is an incoming call (the first segment's ``callDir`` is 2) that nobody answered and
+that ended lost (``CallList``'s ``ans = 0`` and ``lost = 1``). Its caller is the first segment's
+``cli``. A lost call is **returned** when, after its start and within ``callbackWindowHours``, there
+is an outgoing segment dialling that number (``calledUserNum`` of a ``callDir`` 3 segment, answered
+or not: somebody called back) or an answered incoming call from it. Only the caller's *last* lost
+call decides whether the caller was returned (earlier attempts are superseded by the later one).
+
+Numbers are compared in one normal form, computed in the engine (:func:`normal_number`), so that
+``+44 7977 502880``, ``0044 7977 502880``, ``447977502880`` and ``07977 502880`` (with
+``countryCode`` GB) are the same caller. A number with no digits (null, ``anonymous``,
+``withheld``, ``private`` …) is **withheld**: all withheld lost calls make one row of their own,
+never returned (there is no number to call back).
+
+The engine only sees the calls of the requested period: a call-back after the period's end is not
+seen, so end the period at least ``callbackWindowHours`` after the last lost call you care about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+
+from callboard.calls.schema import DIR_INCOMING, DIR_OUTGOING
+from callboard.reports.templates.base import BuildContext, Template, TemplateField
+from callboard.reports.templates.helpers import add_seconds, call_rollup, flag, seconds_between
+
+if TYPE_CHECKING:
+    from callboard.reports.request import ResolvedRequest
+
+
+# ---- phone numbers ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CountryRule:
+    """How one country writes numbers: its calling code, the trunk (national) prefix dialled before a
+    national number ("" where there is none), and the international (IDD) prefix."""
+
+    calling_code: str
+    trunk_prefix: str
+    idd_prefix: str
+
+
+# Common countries (ISO 3166 alpha-2). Checked against libphonenumber's metadata in the tests; any
+# other region is looked up in that metadata once per report (:func:`country_rule`), never per row.
+COUNTRY_RULES: dict[str, CountryRule] = {
+    "GB": CountryRule("44", "0", "00"), "IE": CountryRule("353", "0", "00"),
+    "US": CountryRule("1", "1", "011"), "CA": CountryRule("1", "1", "011"),
+    "AU": CountryRule("61", "0", "0011"), "NZ": CountryRule("64", "0", "00"),
+    "DE": CountryRule("49", "0", "00"), "FR": CountryRule("33", "0", "00"),
+    "ES": CountryRule("34", "", "00"), "IT": CountryRule("39", "", "00"),
+    "NL": CountryRule("31", "0", "00"), "BE": CountryRule("32", "0", "00"),
+    "AT": CountryRule("43", "0", "00"), "CH": CountryRule("41", "0", "00"),
+    "SE": CountryRule("46", "0", "00"), "NO": CountryRule("47", "", "00"),
+    "DK": CountryRule("45", "", "00"), "FI": CountryRule("358", "0", "00"),
+    "PL": CountryRule("48", "", "00"), "PT": CountryRule("351", "", "00"),
+    "CZ": CountryRule("420", "", "00"), "LU": CountryRule("352", "", "00"),
+    "IN": CountryRule("91", "0", "00"), "SG": CountryRule("65", "", "000"),
+    "HK": CountryRule("852", "", "00"), "JP": CountryRule("81", "0", "010"),
+    "ZA": CountryRule("27", "0", "00"), "MX": CountryRule("52", "", "00"),
+    "AE": CountryRule("971", "0", "00"), "IL": CountryRule("972", "0", "00"),
+    "CN": CountryRule("86", "0", "00"),
+}
+# A number written without + or an IDD prefix counts as already international when it starts with
+# the country's own calling code and has at least this many digits after it (GB 44 + 10, US 1 + 10,
+# FR 33 + 9); shorter ones are national numbers without their trunk prefix (US 10-digit, IT, ES).
+_MIN_AFTER_CODE = 9
+# National numbers are at least this long (after a trunk prefix); shorter digit strings are
+# extensions or short codes and are left as they are.
+_MIN_NATIONAL = 6
+
+
+def country_rule(country: str | None) -> CountryRule | None:
+    """The rule for ``countryCode``: an ISO alpha-2 region (``GB``) or a calling code (``44``,
+    ``+44``). Regions outside :data:`COUNTRY_RULES` come from libphonenumber's metadata; an unknown
+    one gives None (numbers are then only normalised where written internationally)."""
+    if not country:
+        return None
+    code = country.strip().upper()
+    digits = code.lstrip("+")
+    if digits.isdigit():
+        for rule in COUNTRY_RULES.values():
+            if rule.calling_code == digits:
+                return rule
+        import phonenumbers
+
+        code = phonenumbers.region_code_for_country_code(int(digits))
+    if code in COUNTRY_RULES:
+        return COUNTRY_RULES[code]
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    meta = PhoneMetadata.metadata_for_region(code)
+    if meta is None:
+        return None
+    idd = meta.preferred_international_prefix or meta.international_prefix or "00"
+    if not idd.isdigit():
+        idd = "00"
+    return CountryRule(str(meta.country_code), meta.national_prefix or "", idd)
+
+
+def normal_number(num: ir.StringValue, rule: CountryRule | None) -> ir.StringValue:
+    """A phone number in one comparable form, by string functions every engine has (no per-row
+    library): ``+<digits>`` (E.164) when the country can be told, else its bare digits; null when it
+    has no digits (withheld).
+
+    Steps: lower-case; drop a ``tel:``/``sip:`` scheme and anything from ``@`` or ``;``; drop the
+    ``(0)`` of ``+44 (0)20 …``; keep the digits. Then, first match wins: a leading ``+`` → ``+``
+    digits; the ``00`` / country IDD prefix → ``+`` rest; the trunk prefix (``0``, US ``1``) and
+    6+ digits → ``+`` calling code + rest; the country's own calling code and 9+ more digits →
+    ``+`` digits; 7+ digits → ``+`` calling code + digits (a national number written without its
+    trunk prefix); anything shorter (an extension) → its digits.
+    """
+    s = num.lower().strip()
+    s = s.re_replace(r"^(tel|sips?):", "").re_replace(r"[@;].*$", "").re_replace(r"\(0\)", "")
+    digits = s.re_replace(r"[^0-9]", "")
+    plus = s.startswith("+")
+    branches: list[tuple[ir.BooleanValue, ir.StringValue]] = [
+        (digits.isnull() | (digits.length() == 0), ibis.null("string")),
+        (plus, "+" + digits),
+    ]
+    idds = ["00"] if rule is None else sorted({rule.idd_prefix, "00"}, key=len, reverse=True)
+    if rule is not None and rule.calling_code == "1":
+        idds = [rule.idd_prefix]  # in North America 00… is not an international prefix
+    for idd in idds:
+        branches.append((digits.startswith(idd), "+" + digits.substr(len(idd))))
+    if rule is not None:
+        cc, trunk = rule.calling_code, rule.trunk_prefix
+        if trunk:
+            branches.append((digits.startswith(trunk) & (digits.length() >= len(trunk) + _MIN_NATIONAL),
+                             "+" + cc + digits.substr(len(trunk))))
+        branches.append((digits.startswith(cc) & (digits.length() >= len(cc) + _MIN_AFTER_CODE), "+" + digits))
+        branches.append((digits.length() >= _MIN_NATIONAL + 1, "+" + cc + digits))
+    return ibis.cases(*branches, else_=digits)
+
+
+# ---- lost calls and their callers ------------------------------------------------------------------
+def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
+    """One row per lost incoming call: ``connId``, ``start``, ``hgNum``/``hgName`` (the call's first
+    hunt group), ``cli``/``cliName`` as presented, ``number`` (:func:`normal_number`, null when
+    withheld), ``isLast`` (1 on the caller's latest lost call; every withheld call is its own
+    caller), ``returned`` and ``returnedAt`` (of that latest call; 0/null on the others)."""
+    rule = country_rule(req.request.countryCode)
+    calls = call_rollup(segments, ctx)
+    lost = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 0) & (calls.lost == 1))
+    lost = lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName", number=normal_number(lost.cli, rule))
+    w = ibis.window(group_by=lost.number, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
+    lost = lost.mutate(isLast=flag(lost.number.isnull() | (ibis.row_number().over(w) == 0)))
+
+    answered_in = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 1))
+    outgoing = segments.filter(segments.callDir == DIR_OUTGOING)
+    contacts = (answered_in.select(cnum=normal_number(answered_in.cli, rule), t=answered_in.start)
+                .union(outgoing.select(cnum=normal_number(outgoing.calledUserNum, rule),
+                                         t=outgoing.start.cast(answered_in.start.type())),
+                       distinct=False))
+    contacts = contacts.filter(contacts.cnum.notnull())
+    last = lost.filter((lost.isLast == 1) & lost.number.notnull()).select(lnum="number", lstart="start")
+    window_s = ibis.literal(float(req.request.callbackWindowHours) * 3600.0)
+    hits = last.join(contacts, [last.lnum == contacts.cnum, contacts.t > last.lstart,
+                                contacts.t <= add_seconds(last.lstart, window_s)])
+    back = hits.group_by("lnum").aggregate(returnedAt=hits.t.min())
+    j = lost.left_join(back, (lost.number == back.lnum) & (lost.isLast == 1))
+    return j.select("connId", "start", "hgNum", "hgName", "cli", "cliName", "number", "isLast",
+                    returned=flag(j.returnedAt.notnull()), returnedAt=j.returnedAt)
+
+
+class UnreturnedLostCalls(Template):
+    name = "UnreturnedLostCalls"
+    description = ("One row per caller number with lost incoming calls: how often and when they tried, and "
+                   "whether their last lost call was returned within callbackWindowHours.")
+    kind = "aggregate"
+    key = ("withheld", "cli")
+    fields = (
+        TemplateField("cli", "string", "Caller number",
+                      description="The caller's number in normal form (E.164 with countryCode); null for the "
+                                  "withheld row."),
+        TemplateField("cliName", "string", "Caller name", description="Name presented on the last lost call."),
+        TemplateField("withheld", "flag", "Withheld",
+                      description="1 on the one row of every lost call without a number (never returned)."),
+        TemplateField("attempts", "int", "Attempts", True, description="Lost incoming calls from this number."),
+        TemplateField("firstAttempt", "timestamp", "First attempt", description="Start of the first lost call."),
+        TemplateField("lastAttempt", "timestamp", "Last attempt", description="Start of the last lost call."),
+        TemplateField("returned", "flag", "Returned", True,
+                      description="1 when the last lost call was returned: an outgoing call to the number or an "
+                                  "answered incoming call from it, after its start and within "
+                                  "callbackWindowHours."),
+        TemplateField("returnedAt", "timestamp", "Returned at", description="Start of the first such contact."),
+        TemplateField("timeToReturn", "float", "Time to return (s)",
+                      description="returnedAt − lastAttempt in seconds."),
+        TemplateField("hgNum", "string", "Hunt group number",
+                      description="First hunt group of the last lost call."),
+        TemplateField("hgName", "string", "Hunt group", description="Name of that hunt group."),
+    )
+
+    def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
+        lost = lost_calls(segments, req, ctx)
+        # withheld calls share the key "" (a normal number is never empty), so joins stay equi-joins
+        lost = lost.mutate(_k=ibis.coalesce(lost.number, ""))
+        per = lost.group_by("_k").aggregate(
+            number=lost.number.max(), attempts=lost.count(), firstAttempt=lost.start.min(),
+            lastAttempt=lost.start.max())
+        # the last lost call's own values (for the withheld row: the latest withheld call's)
+        w = ibis.window(group_by=lost._k, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
+        latest = (lost.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
+                  .select(lk="_k", cliName="cliName", hgNum="hgNum", hgName="hgName", returned="returned",
+                          returnedAt="returnedAt"))
+        j = per.join(latest, per._k == latest.lk)
+        withheld = j.number.isnull()
+        returned_at = ibis.cases((withheld, ibis.null("timestamp")), else_=j.returnedAt)
+        return j.select(
+            cli=j.number, cliName=j.cliName, withheld=flag(withheld), attempts=j.attempts,
+            firstAttempt=j.firstAttempt, lastAttempt=j.lastAttempt,
+            returned=ibis.cases((withheld, 0), else_=j.returned), returnedAt=returned_at,
+            timeToReturn=seconds_between(j.lastAttempt, returned_at, ctx.engine),
+            hgNum=j.hgNum, hgName=j.hgName,
+        )
+
+
+class LostCallRevenue(Template):
+    name = "LostCallRevenue"
+    description = ("Lost incoming calls and the revenue estimated lost with the callers nobody called back, "
+                   "per hunt group and in total.")
+    kind = "aggregate"
+    key = ("total", "noGroup", "hgNum")
+    fields = (
+        TemplateField("hgNum", "string", "Hunt group number",
+                      description="The lost calls' first hunt group; null on the no-group and total rows."),
+        TemplateField("hgName", "string", "Hunt group", description="Name of the hunt group."),
+        TemplateField("total", "flag", "Total row", description="1 on the row totalling every group."),
+        TemplateField("lostCalls", "int", "Lost calls", description="Lost incoming calls."),
+        TemplateField("callers", "int", "Callers",
+                      description="Callers whose last lost call was here (each withheld call counts as a "
+                                  "caller of its own)."),
+        TemplateField("unreturned", "int", "Unreturned callers",
+                      description="Of those callers, the ones whose last lost call was not returned (withheld "
+                                  "calls never are)."),
+        TemplateField("estimatedRevenueLost", "float", "Estimated revenue lost",
+                      description="unreturned ÷ incomingCallsPerSale × incomingEstimatedRevenue."),
+    )
+
+    def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
+        lost = lost_calls(segments, req, ctx)
+        lost = lost.mutate(_caller=lost.isLast, _unret=flag((lost.isLast == 1) & (lost.returned == 0)))
+        measures = {"lostCalls": lost.count(), "callers": lost._caller.sum(), "unreturned": lost._unret.sum()}
+        groups = lost.group_by("hgNum").aggregate(hgName=lost.hgName.max(), **measures)
+        groups = groups.select("hgNum", "hgName", "lostCalls", "callers", "unreturned",
+                               total=ibis.literal(0), noGroup=flag(groups.hgNum.isnull()))
+        total = lost.aggregate(**measures)
+        total = total.select(hgNum=ibis.null("string"), hgName=ibis.null("string"), lostCalls=total.lostCalls,
+                             callers=total.callers, unreturned=total.unreturned, total=ibis.literal(1),
+                             noGroup=ibis.literal(0))
+        out = groups.union(total, distinct=False)
+        r = req.request
+        per_unreturned = float(r.incomingEstimatedRevenue) / float(r.incomingCallsPerSale)
+        return out.mutate(lostCalls=ibis.coalesce(out.lostCalls, 0), callers=ibis.coalesce(out.callers, 0),
+                          unreturned=ibis.coalesce(out.unreturned, 0),
+                          estimatedRevenueLost=ibis.coalesce(out.unreturned, 0).cast("float64") * per_unreturned)

@@ -1,0 +1,177 @@
+"""``TrunkUtilisation``: external lines in use per ``callRatePeriod`` bucket of local time (SPEC §3).
+
+Definitions (documented in docs/templates.md):
+
+* an external call occupies a line over ``[first start, last end)`` of its external segments
+  (``callType`` 2), each ``connId`` once -- ringing included, since a trunk is seized while it rings;
+* a bucket is ``callRatePeriod`` minutes of local wall time in ``timeZoneId``; its real length is
+  what that wall-clock span lasts (on the autumn DST day London's 01:00–01:30 happens twice, so it
+  lasts 60 minutes; on the spring day 01:00–02:00 does not exist and has no bucket);
+* ``avgConcurrent`` = line-seconds occupied in the bucket ÷ the bucket's seconds (mean lines busy,
+  i.e. the offered traffic in Erlangs); ``peakConcurrent`` = most calls at once at any instant of it;
+* ``erlangs`` = talk seconds in the bucket (answered external segments, ``[start + ring, end)``) ÷
+  the bucket's seconds: the *carried conversation* traffic, smaller than ``avgConcurrent`` by the
+  ringing time;
+* ``utilisation`` = ``avgConcurrent`` ÷ ``totalTrunks`` (null when ``totalTrunks`` is 0, unknown);
+* ``busyHour`` = 1 on the bucket with the most occupied line-seconds (the earliest on a tie).
+
+How it runs in the engine (no per-row time-zone library, no Python loop over rows): every interval
+is cut at the UTC-offset changes of the zone (one run index per instant from a handful of
+comparisons), each piece is moved to local time and split into the buckets it covers by unnesting
+an integer ``range``; the overlap of piece and bucket is its occupancy. Peaks come from a sweep: +1
+at a call start, −1 at its end and a 0 marker where each covered bucket piece begins, with a
+running sum ordered by (time, delta) -- ends before markers before starts, so intervals are
+half-open and a call running into a bucket counts there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import ibis
+import ibis.expr.types as ir
+
+from callboard.calls.schema import CALL_TYPE_EXTERNAL
+from callboard.reports.templates.base import BuildContext, Template, TemplateField
+from callboard.reports.templates.helpers import epoch_us, flag
+
+if TYPE_CHECKING:
+    from callboard.reports.request import ResolvedRequest
+
+_EPOCH = datetime(1970, 1, 1)
+_US = 1_000_000
+
+
+def _us(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+class LocalBuckets:
+    """Local-time buckets of ``period_us`` over the UTC-offset runs of a :class:`BuildContext`.
+
+    Run ``i`` covers UTC ``[bounds[i-1], bounds[i])`` (the first from −∞, the last to +∞) with
+    offset ``offsets[i]``; all in integer microseconds.
+    """
+
+    def __init__(self, ctx: BuildContext, period_us: int) -> None:
+        self.period = period_us
+        self.offsets = [off * _US for _, _, off in ctx.offsets]
+        self.bounds = [_us(to) for _, to, _ in ctx.offsets[:-1]]
+
+    def run_of(self, t: ir.IntegerValue) -> ir.IntegerValue:
+        """Index of the offset run holding UTC instant ``t`` (µs)."""
+        out: ir.IntegerValue = ibis.literal(0, "int64")
+        for b in self.bounds:
+            out = out + flag(t >= b).cast("int64")
+        return out
+
+    def _pick(self, ri: ir.IntegerValue, values: list[ir.Value]) -> ir.Value:
+        if len(values) == 1:
+            return values[0]
+        return ibis.cases(*[(ri == i, v) for i, v in enumerate(values[:-1])], else_=values[-1])
+
+    def pieces(self, t: ir.Table) -> ir.Table:
+        """Rows of ``t`` (``su`` < ``eu``, UTC µs) split into (offset run, local bucket) pieces, with
+        ``k`` (local bucket number: local µs // period), ``ls``/``le`` (the piece's local µs span,
+        before cutting at the bucket), ``off`` (µs), ``ov`` (µs of the interval inside the bucket)
+        and ``first`` (1 on the piece holding the interval's start)."""
+        n = len(self.offsets)
+        t = t.mutate(_r0=self.run_of(t.su), _r1=self.run_of(t.eu - 1))
+        t = t.mutate(_ri=ibis.range(t._r0, t._r1 + 1).unnest() if n > 1 else ibis.literal(0, "int64"))
+        ps = self._pick(t._ri, [t.su] + [ibis.greatest(t.su, b) for b in self.bounds])
+        pe = self._pick(t._ri, [ibis.least(t.eu, b) for b in self.bounds] + [t.eu])
+        off = self._pick(t._ri, [ibis.literal(o, "int64") for o in self.offsets])
+        t = t.mutate(ls=ps + off, le=pe + off, off=off)
+        p = self.period
+        t = t.mutate(_k0=t.ls // p, _k1=(t.le - 1) // p)
+        t = t.mutate(k=ibis.range(t._k0, t._k1 + 1).unnest().cast("int64"))
+        return t.mutate(ov=ibis.least(t.le, (t.k + 1) * p) - ibis.greatest(t.ls, t.k * p),
+                        first=flag((t._ri == t._r0) & (t.k == t._k0)))
+
+    def length_us(self, k: ir.IntegerValue) -> ir.IntegerValue:
+        """Real µs that local bucket ``k`` lasts: Σ over runs of its overlap with the run's local span."""
+        p = self.period
+        lo, hi = k * p, (k + 1) * p
+        total: ir.IntegerValue = ibis.literal(0, "int64")
+        n = len(self.offsets)
+        for i, off in enumerate(self.offsets):
+            start = lo if i == 0 else ibis.greatest(lo, self.bounds[i - 1] + off)
+            end = hi if i == n - 1 else ibis.least(hi, self.bounds[i] + off)
+            total = total + ibis.greatest(end - start, 0)
+        return total
+
+
+class TrunkUtilisation(Template):
+    name = "TrunkUtilisation"
+    description = ("External lines in use per callRatePeriod bucket of local time: peak and mean concurrent "
+                   "calls, utilisation of totalTrunks, talk traffic in Erlangs and the busy hour.")
+    kind = "aggregate"
+    key = ("start",)
+    fields = (
+        TemplateField("start", "timestamp", "Period start", local=True,
+                      description="Local start of the bucket (callRatePeriod minutes)."),
+        TemplateField("peakConcurrent", "int", "Peak concurrent",
+                      description="Most external calls in progress at once at any instant of the bucket."),
+        TemplateField("avgConcurrent", "float", "Mean concurrent",
+                      description="Line-seconds occupied (ringing + talk) in the bucket ÷ the bucket's seconds."),
+        TemplateField("utilisation", "float", "Utilisation",
+                      description="avgConcurrent ÷ totalTrunks, 0–1; null when totalTrunks is 0 (unknown)."),
+        TemplateField("erlangs", "float", "Talk traffic (E)",
+                      description="Talk seconds of answered external segments inside the bucket ÷ the bucket's "
+                                  "seconds."),
+        TemplateField("busyHour", "flag", "Busy hour",
+                      description="1 on the bucket with the most occupied line-seconds (earliest on a tie)."),
+        TemplateField("occupiedSeconds", "float", "Occupied line-seconds", True, default_display=False,
+                      description="Σ over external calls of their seconds inside the bucket."),
+        TemplateField("talkSeconds", "float", "Talk seconds", True, default_display=False,
+                      description="Σ over answered external segments of their talk seconds inside the bucket."),
+        TemplateField("bucketSeconds", "float", "Bucket seconds", default_display=False,
+                      description="Real length of the bucket (differs from callRatePeriod on DST days)."),
+    )
+
+    def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
+        eng = ctx.engine
+        period_us = int(req.request.callRatePeriod) * 60 * _US
+        lb = LocalBuckets(ctx, period_us)
+        ext = segments.filter(segments.callType == CALL_TYPE_EXTERNAL)
+        spans = ext.group_by("connId").aggregate(su=epoch_us(ext.start.min(), eng), eu=epoch_us(ext.end.max(), eng))
+        spans = spans.filter(spans.eu > spans.su)
+        talking = ext.filter(ext.ans == 1)
+        talk = talking.select(su=epoch_us(talking.start, eng) + (talking.ring * _US).round().cast("int64"),
+                              eu=epoch_us(talking.end, eng))
+        talk = talk.filter(talk.eu > talk.su)
+
+        occ = lb.pieces(spans)
+        talk_p = lb.pieces(talk)
+        occupied = occ.group_by("k").aggregate(_occ=occ.ov.sum())
+        talked = talk_p.group_by("k").aggregate(_talk=talk_p.ov.sum())
+
+        null_k = ibis.null("int64")
+        markers = occ.select("k", t=ibis.greatest(occ.ls, occ.k * period_us) - occ.off,
+                             d=ibis.literal(0, "int64")).distinct()
+        starts = occ.filter(occ.first == 1).select("k", t=occ.su, d=ibis.literal(1, "int64"))
+        ends = spans.select(k=null_k, t=spans.eu, d=ibis.literal(-1, "int64"))
+        events = markers.union(starts, distinct=False).union(ends, distinct=False)
+        swept = events.mutate(level=events.d.sum().over(ibis.window(order_by=[events.t, events.d], rows=(None, 0))))
+        peaks = swept.filter(swept.d >= 0).group_by("k").aggregate(_peak=swept.level.max())
+
+        j = occupied.left_join(talked, "k").select(occupied.k, occupied._occ, talked._talk)
+        j = j.left_join(peaks, "k").select(j.k, j._occ, j._talk, peaks._peak)
+        length = lb.length_us(j.k).cast("float64")
+        occ_s = j._occ.cast("float64") / _US
+        talk_s = ibis.coalesce(j._talk, 0).cast("float64") / _US
+        avg = j._occ.cast("float64") / length
+        trunks = int(req.request.totalTrunks)
+        busiest = ibis.row_number().over(ibis.window(order_by=[ibis.desc(j._occ), j.k]))
+        return j.select(
+            start=(j.k * (period_us // _US)).as_timestamp("s"),
+            peakConcurrent=ibis.coalesce(j._peak, 0).cast("int64"),
+            avgConcurrent=avg,
+            utilisation=avg / trunks if trunks else ibis.null("float64"),
+            erlangs=ibis.coalesce(j._talk, 0).cast("float64") / length,
+            busyHour=flag(busiest == 0),
+            occupiedSeconds=occ_s,
+            talkSeconds=talk_s,
+            bucketSeconds=length / _US,
+        )
