@@ -108,7 +108,7 @@ def normal_number(num: ir.StringValue, rule: CountryRule | None) -> ir.StringVal
 
     Steps: lower-case; drop a ``tel:``/``sip:`` scheme and anything from ``@`` or ``;``; drop the
     ``(0)`` of ``+44 (0)20 …``; keep the digits. Then, first match wins: a leading ``+`` → ``+``
-    digits; the ``00`` / country IDD prefix → ``+`` rest; the trunk prefix (``0``, US ``1``) and
+    digits; the ``00`` / country IDD prefix and 6+ digits → ``+`` rest; the trunk prefix (``0``, US ``1``) and
     6+ digits → ``+`` calling code + rest; the country's own calling code and 9+ more digits →
     ``+`` digits; 7+ digits → ``+`` calling code + digits (a national number written without its
     trunk prefix); anything shorter (an extension) → its digits.
@@ -125,7 +125,8 @@ def normal_number(num: ir.StringValue, rule: CountryRule | None) -> ir.StringVal
     if rule is not None and rule.calling_code == "1":
         idds = [rule.idd_prefix]  # in North America 00… is not an international prefix
     for idd in idds:
-        branches.append((digits.startswith(idd), "+" + digits.substr(len(idd))))
+        branches.append((digits.startswith(idd) & (digits.length() >= len(idd) + _MIN_NATIONAL),
+                         "+" + digits.substr(len(idd))))
     if rule is not None:
         cc, trunk = rule.calling_code, rule.trunk_prefix
         if trunk:
