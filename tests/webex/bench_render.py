@@ -1,0 +1,74 @@
+"""Benchmark (not a test): render a one-million-row report snapshot into the Webex ZIP.
+
+Builds a Parquet snapshot shaped like a ``CallListByUserSegmented`` result (its 20 default display
+columns, realistic values, zstd row groups of 64k rows as the runner writes them), then times
+:func:`callboard.webex.render.render_zip` driving the engine's CSV writer, and reports wall time,
+CPU time, peak RSS growth and sizes. Run: ``python tests/webex/bench_render.py [rows]``.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from callboard.reports.output import write_csv
+from callboard.reports.templates import TEMPLATES
+from callboard.webex.render import render_zip
+
+
+def snapshot(path: Path, rows: int) -> None:
+    rng = np.random.default_rng(7)
+    users = np.array([f"Agent {i:03d}" for i in range(500)], dtype=object)
+    nums = np.array([f"+4420755{i:05d}" for i in range(500)], dtype=object)
+    u = rng.integers(0, 500, rows)
+    start = np.datetime64("2025-03-01T00:00:00") + np.sort(rng.integers(0, 31 * 86400, rows)).astype("timedelta64[s]")
+    cli = np.array([f"+447{n:09d}" for n in rng.integers(0, 10**9, rows)], dtype=object)
+    ring = np.round(rng.exponential(9, rows), 1)
+    table = pa.table({
+        "connId": pa.array([f"{i // 2:012x}" for i in range(rows)]),
+        "start": pa.array(start, pa.timestamp("us")),
+        "userName": pa.array(users[u]), "userNum": pa.array(nums[u]),
+        "cli": pa.array(cli), "cliName": pa.array(np.where(rng.random(rows) < 0.5, "WIRELESS CALLER", None)),
+        "hgNum": pa.array(np.where(rng.random(rows) < 0.6, "+442075500999", None)),
+        "callType": pa.array(rng.integers(1, 3, rows).astype("int8")),
+        "callDir": pa.array(rng.integers(1, 4, rows).astype("int8")),
+        "ans": pa.array(rng.integers(0, 2, rows).astype("int8")),
+        "ref": pa.array(rng.integers(0, 2, rows).astype("int8")),
+        "lost": pa.array(rng.integers(0, 2, rows).astype("int8")),
+        "ring": pa.array(ring), "duration": pa.array(ring + np.round(rng.exponential(180, rows), 1)),
+        "calledUserNum": pa.array(nums[u]), "calledUserName": pa.array(users[u]),
+        "callUserName": pa.array(np.where(rng.random(rows) < 0.5, "WIRELESS CALLER", None)),
+        "callUserNum": pa.array(cli), "hgName": pa.array(np.where(rng.random(rows) < 0.6, "Sales", None)),
+        "docId": pa.array([f"doc-{i:010d}" for i in range(rows)]),
+    })
+    pq.write_table(table, path, compression="zstd", row_group_size=64 * 1024)
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    titles = {f.name: f.title for f in TEMPLATES["CallListByUserSegmented"].fields}
+    with tempfile.TemporaryDirectory() as tmp:
+        snap = Path(tmp) / "snap.parquet"
+        snapshot(snap, rows)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for attempt in range(3):
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            done = render_zip(lambda sink: write_csv(snap, sink, header_titles=titles, bom=True),
+                              Path(tmp) / f"out{attempt}.zip", "report.csv")
+            wall = time.perf_counter() - t0
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+            print(f"rows={rows} wall={wall:.2f}s cpu={cpu:.2f}s zip={done.size / 1e6:.1f}MB "
+                  f"peak_rss_growth={(r1.ru_maxrss - rss0) / 1024:.0f}MB")
+
+
+if __name__ == "__main__":
+    main()
