@@ -127,3 +127,42 @@ def test_every_engine_template_has_a_distinct_webex_id() -> None:
     for t in cat:
         if t.name in templates.WEBEX_TEMPLATE_IDS:
             assert t.id == templates.WEBEX_TEMPLATE_IDS[t.name].id
+
+
+# ---- table and migration ------------------------------------------------------------------------
+def test_migration_creates_the_webex_table_exactly_as_the_model_declares(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import MetaData, inspect
+
+    from callboard.store import Database
+    from callboard.store.migrations import heads
+    from callboard.store.models import Base
+    from callboard.webex.models import WebexReport
+
+    db = Database(f"sqlite:///{tmp_path / 'meta.sqlite'}")
+    try:
+        assert "w001_webex_reports" in heads()
+        assert "webex_reports" in inspect(db.engine).get_table_names()
+        ours = MetaData(naming_convention=Base.metadata.naming_convention)
+        for name in ("tenants", "workspaces", "requests", "reports", WebexReport.__tablename__):
+            Base.metadata.tables[name].to_metadata(ours)
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), ours)
+        mine = [d for d in diff if "webex_reports" in repr(d)]
+        assert mine == []
+    finally:
+        db.dispose()
+
+
+def test_every_v1_route_is_documented(tmp_path: Path) -> None:
+    """Each operation of the OpenAPI description under /v1 appears in docs/webex.md as ``METHOD /path``."""
+    from callboard.api.app import create_app
+    from callboard.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, admin_token="doc-test-admin-token-123"), announce=False, workers=0)
+    paths = app.openapi()["paths"]
+    text = (Path(__file__).parents[2] / "docs" / "webex.md").read_text(encoding="utf-8")
+    operations = [f"{m.upper()} {p}" for p, ops in paths.items() if p.startswith("/v1/") for m in ops]
+    assert len(operations) == 11
+    assert [op for op in operations if op not in text] == []
