@@ -7,7 +7,7 @@ import hashlib
 import re
 import threading
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -177,7 +177,7 @@ def test_org_details_list_and_delete(live: Live) -> None:
 
 def test_lists_page_with_max_and_a_next_link_that_keeps_every_parameter(live: Live) -> None:
     made = {create_partner(live, template=SUMMARY) for _ in range(3)}
-    params = {"templateId": str(SUMMARY), "service": "Webex Calling", "from": date.today().isoformat(),
+    params = {"templateId": str(SUMMARY), "service": "Webex Calling", "from": datetime.now(UTC).date().isoformat(),
               "to": "2999-01-01", "regionId": "US", "onBehalfOfSubPartnerOrgId": "sub-1", "max": "1"}
     seen: list[str] = []
     url: str | None = live.url("/v1/partner/reports")
