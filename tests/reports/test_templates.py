@@ -13,7 +13,7 @@ import pytest
 
 from callboard.reports.output import read_page
 from callboard.reports.request import resolve_request
-from callboard.reports.runner import ReportResult, run_report
+from callboard.reports.runner import ReportCancelled, ReportResult, ReportTimeout, _guard, run_report
 from callboard.warehouse.store import Warehouse
 
 Loaded = tuple[Warehouse, str]
@@ -254,3 +254,16 @@ def test_calls_by_day_of_week_and_date(loaded: Loaded, tmp_path: Path) -> None:
     _, rows = run(loaded, tmp_path, "CallsByDate", metadata={"dateFilter": {
         **dataset.PERIOD["dateFilter"], "daysOfWeek": 1}})
     assert sorted(r["date"] for r in rows) == ["2025-03-30", "2025-10-26"]
+
+
+def test_cancelled_and_timed_out_reports_stop(tmp_path: Path) -> None:
+    wh = Warehouse.open_duckdb(None)
+    wh.append("w", dataset.segments())
+    req = resolve_request({"reportTemplateName": "CallList"}, now=dataset.NOW)
+    with pytest.raises(ReportCancelled):
+        run_report(wh, "w", req, tmp_path / "a.parquet", cancelled=lambda: True)
+    assert not (tmp_path / "a.parquet").exists()
+    # a query that cannot finish in 0.3 s: a cross join of 10^9 rows
+    wh.raw_sql("CREATE TABLE big AS SELECT range AS i FROM range(100000)")
+    with pytest.raises(ReportTimeout), _guard(wh, 0.3, None):
+        wh.raw_sql("SELECT sum(a.i * b.i) FROM big a, big b").fetchall()

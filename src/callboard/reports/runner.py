@@ -206,6 +206,8 @@ def run_report(
 ) -> ReportResult:
     """Run ``req`` on ``warehouse`` for one workspace and write the rows to ``snapshot_path``."""
     timeout = float(timeout_seconds or Settings().query_timeout_seconds)
+    if cancelled is not None and cancelled():
+        raise ReportCancelled("the report was cancelled before it started")
     t0 = time.perf_counter()
     segs = prepare(warehouse, workspace, req)
     in_range = _apply(segs, [c for c in req.conditions if c.stage == "segment" and c.field == "start"])
