@@ -183,7 +183,8 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
                 row.engine_query_ms.append(res.query_duration_ms)
                 return res
 
-            res = measure(ours, repeats, row.engine)
+            reps = repeats if row.scope == "ws" else min(repeats, 2)
+            res = measure(ours, reps, row.engine)
             row.result_rows = res.total_count
             mine = pq.read_table(snap)
             row.fingerprint = C.fingerprint(mine, case.checks)
@@ -195,10 +196,10 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
                 def hand(sql: str = sql, out_file: Path = out_file) -> pa.Table:
                     duck.execute(f"COPY ({sql}) TO '{out_file}' (FORMAT parquet, COMPRESSION zstd)")
                     return pa.table({})
-                measure(hand, repeats, row.duck)
+                measure(hand, reps, row.duck)
                 theirs = pq.read_table(out_file)
             else:
-                theirs = measure(lambda sql=sql: duck.sql(sql).to_arrow_table(), repeats, row.duck)
+                theirs = measure(lambda sql=sql: duck.sql(sql).to_arrow_table(), reps, row.duck)
             diff = C.same(row.fingerprint, C.fingerprint(theirs, case.checks))
             row.duck.ok = not diff
             row.duck.note = "; ".join(diff)
@@ -216,8 +217,7 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
                                                 if c not in ("extra", "workspace")]).to_pandas()
                     return case.pandas(df, scope)
 
-                reps = repeats if row.scope == "ws" else 1
-                out = measure(pandas_run, reps, row.pandas)
+                out = measure(pandas_run, repeats if row.scope == "ws" else 1, row.pandas)
                 theirs_pd = pa.Table.from_pandas(out, preserve_index=False)
                 diff = C.same(row.fingerprint, C.fingerprint(theirs_pd, case.checks))
                 row.pandas.ok = not diff
@@ -339,7 +339,7 @@ def first_pages(srv: Any, ws: data.BenchWorkspace, templates: set[str], repeats:
     for label, span in (("month", ("2025-12-01T00:00:00", "2026-01-01T00:00:00")), ("year", YEAR)):
         times: list[float] = []
         doc: dict[str, Any] = {}
-        for _ in range(max(repeats, 5)):
+        for _ in range(max(repeats, 3)):
             t, doc = H.first_page(srv, ws.id, body(name, ws.time_zone, span))
             times.append(t)
         res[label] = {"template": name, "median_s": statistics.median(times), "times_s": times,
@@ -453,7 +453,8 @@ def main() -> None:
     print()
     print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB RAM; load average at start "
           f"{info['loadavg_start']}, at end {results['loadavg_end']}; medians of {repeats} "
-          f"(PostgreSQL and HTTP: of {max(1, min(repeats, 3))}; scope 'all' pandas/PG: 1)")
+          f"(PostgreSQL and HTTP: of {max(1, min(repeats, 3))}; scope 'all': engine and DuckDB of "
+          f"{min(repeats, 2)}, pandas and PostgreSQL 1)")
     print(results["table"])
     http = results.get("http") or {}
     for key in ("first_page", "first_page_poll_10ms"):

@@ -1,0 +1,199 @@
+"""Local experiments behind the tuning proposals in docs/performance.md. Each patches callboard *in
+this process only* (the engine's files are owned by other engineers) and measures the gain against
+the unpatched engine on the same data, checking the answer is unchanged.
+
+    python benchmarks/experiments.py rollup [--templates CallList,CallsByDate] [--scope ws]
+    python benchmarks/experiments.py prequery
+    python benchmarks/experiments.py json
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import ibis  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from benchmarks import cases as C  # noqa: E402
+from benchmarks import data  # noqa: E402
+from benchmarks.run import NOW, BenchWarehouse, scope_for  # noqa: E402
+
+
+def call_rollup_argmin(segs: Any, ctx: Any) -> Any:
+    """``helpers.call_rollup`` as ONE aggregation: the first / answering / first-hunt-group segment's
+    fields picked with ``argmin`` over a (start, docId) struct key (DuckDB ``arg_min``, Spark
+    ``min_by``) instead of three ``row_number()`` windows joined back on connId."""
+    from callboard.reports.templates.helpers import add_seconds, seconds_between
+
+    key = ibis.struct({"s": segs.start, "d": segs.docId})
+    first = ibis.struct({"cli": segs.cli, "cliName": segs.cliName, "callType": segs.callType,
+                         "callDir": segs.callDir, "docId": segs.docId})
+    answer = ibis.struct({"u": segs.userName, "n": segs.userNum, "at": add_seconds(segs.start, segs.ring)})
+    hunt = ibis.struct({"n": segs.hgNum, "m": segs.hgName})
+    j = segs.group_by("connId").aggregate(
+        c_start=segs.start.min(), c_end=segs.end.max(), c_ans=segs.ans.max(), c_lost=segs.lost.max(),
+        c_ref=segs.ref.max(), c_talk=segs.talk.sum(), c_hold=segs.hold.sum(), c_segments=segs.count(),
+        f=first.argmin(key), a=answer.argmin(key, where=segs.ans == 1),
+        h=hunt.argmin(key, where=segs.hgNum.notnull()),
+    )
+    waited_until = ibis.coalesce(j.a["at"], j.c_end)
+    eng = ctx.engine
+    return j.select(
+        docId=j.connId, connId=j.connId, start=j.c_start, end=j.c_end, userName=j.a["u"], userNum=j.a["n"],
+        cli=j.f["cli"], cliName=j.f["cliName"], hgNum=j.h["n"], hgName=j.h["m"],
+        callType=j.f["callType"].cast("int64"), callDir=j.f["callDir"].cast("int64"),
+        ans=j.c_ans.cast("int64"), lost=j.c_lost.cast("int64"), ref=j.c_ref.cast("int64"),
+        ring=seconds_between(j.c_start, waited_until, eng), talk=j.c_talk, hold=j.c_hold,
+        duration=seconds_between(j.c_start, j.c_end, eng), segments=j.c_segments, firstDocId=j.f["docId"],
+    )
+
+
+@contextmanager
+def patched(targets: list[tuple[Any, str, Any]]) -> Iterator[None]:
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in targets]
+    for mod, name, value in targets:
+        setattr(mod, name, value)
+    try:
+        yield
+    finally:
+        for mod, name, value in saved:
+            setattr(mod, name, value)
+
+
+def compare(label: str, templates: list[str], scope_name: str, repeats: int,
+            patch: Callable[[], list[tuple[Any, str, Any]]]) -> None:
+    from callboard.reports.request import resolve_request
+    from callboard.reports.runner import run_report
+
+    manifest = data.build()
+    wh = BenchWarehouse.open(data.WAREHOUSE_FILE)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in templates:
+            scope, body = scope_for(scope_name, manifest, name)
+            req = resolve_request(body, now=NOW)
+            ws = scope.workspace or BenchWarehouse.ALL
+            checks = C.CASES[name].checks
+            res: dict[str, list[float]] = {"before": [], "after": []}
+            prints: dict[str, dict[str, float]] = {}
+            for _ in range(repeats):  # interleaved, so both see the same machine load
+                for variant in ("before", "after"):
+                    snap = Path(tmp) / f"{name}-{variant}.parquet"
+                    if variant == "after":
+                        with patched(patch()):
+                            t0 = time.perf_counter()
+                            run_report(wh, ws, req, snap)
+                    else:
+                        t0 = time.perf_counter()
+                        run_report(wh, ws, req, snap)
+                    res[variant].append(time.perf_counter() - t0)
+                    prints[variant] = C.fingerprint(pq.read_table(snap), checks)
+            diff = C.same(prints["before"], prints["after"])
+            b, a = statistics.median(res["before"]), statistics.median(res["after"])
+            print(f"{label}: {name} [{scope_name}] before {b:.3f} s, after {a:.3f} s ({b / a:.2f}x); "
+                  f"same answer: {'yes' if not diff else 'NO ' + '; '.join(diff)}", flush=True)
+    wh.close()
+
+
+def rollup_patch() -> list[tuple[Any, str, Any]]:
+    from callboard.reports.templates import by_time, call_list
+
+    return [(by_time, "call_rollup", call_rollup_argmin), (call_list, "call_rollup", call_rollup_argmin)]
+
+
+def dense_snapshot(tmp: Path) -> tuple[Path, float, Any]:
+    """The one-million-row CallListByUserSegmented snapshot of the dense workspace (and its engine time)."""
+    from benchmarks.run import body
+
+    from callboard.reports.request import resolve_request
+    from callboard.reports.runner import run_report
+
+    dense = data.build_dense()
+    wh = BenchWarehouse.open(dense)
+    req = resolve_request(body("CallListByUserSegmented", "UTC", ("2025-03-01T00:00:00", "2025-04-01T00:00:00")),
+                          now=NOW)
+    snap = tmp / "dense.parquet"
+    t0 = time.perf_counter()
+    res = run_report(wh, data.dense_workspace(), req, snap)
+    engine = time.perf_counter() - t0
+    wh.close()
+    return snap, engine, res
+
+
+def json_stream(repeats: int) -> None:
+    """The results document's data as the service streams it (``service.requests._stream``: one
+    ``bytes`` per row from ``iter_json_rows``, joined in Python) against ``output.json_rows_chunks``
+    (a batch joined by Arrow's ``binary_join``), and DuckDB's JSON text alone; MB/s of each."""
+    from callboard.reports.output import _json_reader, json_rows_chunks
+    from callboard.service.requests import Page, _stream
+
+    with tempfile.TemporaryDirectory() as tmp:
+        snap, engine, res = dense_snapshot(Path(tmp))
+        print(f"dense snapshot: {res.total_count:,} rows, run_report {engine:.2f} s "
+              f"(engine query {res.query_duration_ms} ms)", flush=True)
+        variants: dict[str, Callable[[], int]] = {
+            "service _stream (per-row join)": lambda: sum(
+                len(c) for c in _stream(b"{", b"}", snap, Page(0, None, None, None, False), 256 * 1024)),
+            "output.json_rows_chunks (binary_join)": lambda: sum(len(c) for c in json_rows_chunks(snap)),
+            "DuckDB JSON text only (_json_reader)": lambda: sum(a.nbytes for a in _json_reader(snap, 0, None)),
+        }
+        for name, fn in variants.items():
+            times, n = [], 0
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                n = fn()
+                times.append(time.perf_counter() - t0)
+            m = statistics.median(times)
+            print(f"json: {name}: {n / 1e6:.0f} MB in {m:.2f} s = {n / 1e6 / m:.0f} MB/s", flush=True)
+
+
+def webex(repeats: int) -> None:
+    """Where the one-million-row zipped CSV's time goes: engine (run_report), CSV text, CSV + zip."""
+    import io
+
+    from callboard.reports.output import write_csv
+    from callboard.webex.render import render_zip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        snap, engine, res = dense_snapshot(Path(tmp))
+        print(f"webex: run_report {engine:.2f} s for {res.total_count:,} rows "
+              f"(engine query {res.query_duration_ms} ms)", flush=True)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            sink = io.BytesIO()
+            write_csv(snap, sink, bom=True)
+            t_csv = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            done = render_zip(lambda out: write_csv(snap, out, bom=True), Path(tmp) / "r.zip", "r.csv")
+            t_zip = time.perf_counter() - t1
+            print(f"webex: CSV text {len(sink.getvalue()) / 1e6:.0f} MB in {t_csv:.2f} s; CSV + zip "
+                  f"{done.size / 1e6:.0f} MB in {t_zip:.2f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=["rollup", "json", "webex"])
+    parser.add_argument("--templates", default="CallList,CallsByDate")
+    parser.add_argument("--scope", default="ws")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    templates = [t for t in args.templates.split(",") if t]
+    if args.what == "rollup":
+        compare("call_rollup via argmin", templates, args.scope, args.repeats, rollup_patch)
+    elif args.what == "json":
+        json_stream(args.repeats)
+    else:
+        webex(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
