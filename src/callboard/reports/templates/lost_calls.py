@@ -106,17 +106,18 @@ def normal_number(num: ir.StringValue, rule: CountryRule | None) -> ir.StringVal
     library): ``+<digits>`` (E.164) when the country can be told, else its bare digits; null when it
     has no digits (withheld).
 
-    Steps: lower-case; drop a ``tel:``/``sip:`` scheme and anything from ``@`` or ``;``; drop the
-    ``(0)`` of ``+44 (0)20 …``; keep the digits. Then, first match wins: a leading ``+`` → ``+``
-    digits; the ``00`` / country IDD prefix and 6+ digits → ``+`` rest; the trunk prefix (``0``, US ``1``) and
-    6+ digits → ``+`` calling code + rest; the country's own calling code and 9+ more digits →
-    ``+`` digits; 7+ digits → ``+`` calling code + digits (a national number written without its
-    trunk prefix); anything shorter (an extension) → its digits.
+    Steps: lower-case; drop anything from ``@`` or ``;`` (a SIP URI's host and parameters) and the
+    ``(0)`` of ``+44 (0)20 …``; keep the digits (a ``tel:``/``sip:`` scheme has none). Then, first
+    match wins: a leading ``+`` → ``+`` digits; the ``00`` / country IDD prefix and 6+ digits →
+    ``+`` rest; the trunk prefix (``0``, US ``1``) and 6+ digits → ``+`` calling code + rest; the
+    country's own calling code and 9+ more digits → ``+`` digits; 7+ digits → ``+`` calling code +
+    digits (a national number written without its trunk prefix); anything shorter (an extension)
+    → its digits.
     """
     s = num.lower().strip()
-    s = s.re_replace(r"^(tel|sips?):", "").re_replace(r"[@;].*$", "").re_replace(r"\(0\)", "")
-    digits = s.re_replace(r"[^0-9]", "")
-    plus = s.startswith("+")
+    # two regular expressions per value: the host/parameters and a "(0)" go, then everything but digits
+    digits = s.re_replace(r"[@;].*$|\(0\)", "").re_replace(r"[^0-9]", "")
+    plus = s.startswith("+") | s.startswith("tel:+") | s.startswith("sip:+") | s.startswith("sips:+")
     branches: list[tuple[ir.BooleanValue, ir.StringValue]] = [
         (digits.isnull() | (digits.length() == 0), ibis.null("string")),
         (plus, "+" + digits),
@@ -138,6 +139,15 @@ def normal_number(num: ir.StringValue, rule: CountryRule | None) -> ir.StringVal
 
 
 # ---- lost calls and their callers ------------------------------------------------------------------
+def with_normal_number(t: ir.Table, column: str, out: str, rule: CountryRule | None) -> ir.Table:
+    """``t`` plus ``out`` = :func:`normal_number` of ``t[column]``, computed once per distinct raw
+    value (callers repeat: a year's calls hold far fewer numbers than rows) and joined back."""
+    raw = t.select(_raw=t[column]).filter(lambda r: r._raw.notnull()).distinct()
+    raw = raw.mutate(_norm=normal_number(raw._raw, rule))
+    j = t.left_join(raw, t[column] == raw._raw)
+    return j.drop("_raw").rename({out: "_norm"})
+
+
 def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
     """One row per lost incoming call: ``connId``, ``start``, ``hgNum``/``hgName`` (the call's first
     hunt group), ``cli``/``cliName`` as presented, ``number`` (:func:`normal_number`, null when
@@ -146,16 +156,17 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     rule = country_rule(req.request.countryCode)
     calls = call_rollup(segments, ctx)
     lost = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 0) & (calls.lost == 1))
-    lost = lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName", number=normal_number(lost.cli, rule))
+    lost = with_normal_number(lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName"), "cli", "number",
+                              rule)
     w = ibis.window(group_by=lost.number, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
     lost = lost.mutate(isLast=flag(lost.number.isnull() | (ibis.row_number().over(w) == 0)))
 
     answered_in = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 1))
     outgoing = segments.filter(segments.callDir == DIR_OUTGOING)
-    contacts = (answered_in.select(cnum=normal_number(answered_in.cli, rule), t=answered_in.start)
-                .union(outgoing.select(cnum=normal_number(outgoing.calledUserNum, rule),
-                                         t=outgoing.start.cast(answered_in.start.type())),
+    contacts = (answered_in.select(craw=answered_in.cli, t=answered_in.start)
+                .union(outgoing.select(craw=outgoing.calledUserNum, t=outgoing.start.cast(answered_in.start.type())),
                        distinct=False))
+    contacts = with_normal_number(contacts, "craw", "cnum", rule)
     contacts = contacts.filter(contacts.cnum.notnull())
     last = lost.filter((lost.isLast == 1) & lost.number.notnull()).select(lnum="number", lstart="start")
     window_s = ibis.literal(float(req.request.callbackWindowHours) * 3600.0)

@@ -95,7 +95,10 @@ class CallingDetailedCallHistory(Template):
         dialled = normal_number(s.calledUserNum, rule)
         international = ibis.literal(False)
         if rule is not None:
-            international = dialled.startswith("+") & ~dialled.startswith("+" + rule.calling_code)
+            # only outgoing segments need the (regex) normal form; CASE evaluates it for those alone
+            international = ibis.cases(
+                (s.callDir != DIR_OUTGOING, False),
+                else_=dialled.startswith("+") & ~dialled.startswith("+" + rule.calling_code))
         call_type = ibis.cases(
             (s.callType == CALL_TYPE_INTERNAL, "SIP_ENTERPRISE"),
             ((s.callType == CALL_TYPE_EXTERNAL) & (s.callDir == DIR_INCOMING), "SIP_INBOUND"),
