@@ -68,8 +68,8 @@ class CallingUsage(Template):
     kind = "aggregate"
     key = ("userNum",)
     fields = (
-        TemplateField("userNum", "string", "User number"),
-        TemplateField("userName", "string", "User"),
+        TemplateField("userNum", "string", "User number", description="The user (segments' userNum)."),
+        TemplateField("userName", "string", "User", description="The user's name."),
         TemplateField("incoming", "int", "Incoming calls", True,
                       description="External incoming calls that reached the user (answered or not)."),
         TemplateField("outgoing", "int", "Outgoing calls", True, description="External calls the user placed."),
