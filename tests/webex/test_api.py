@@ -363,3 +363,27 @@ def test_over_the_rate_limit_is_429_with_retry_after(tmp_path: Path) -> None:
         assert live.get("/v1/report/templates", who="analytics").status_code == 200  # limits are per token
     finally:
         stop_server(server, thread)
+
+
+def test_a_token_restricted_to_a_workspace_reports_on_it_and_sees_only_its_reports(live: Live) -> None:
+    r = requests.post(live.url("/api/v1.0/workspaces"), headers=live.auth("admin"),
+                      json={"name": "Branch", "timeZoneId": "Europe/Paris"}, timeout=30)
+    assert r.status_code == 201, r.text
+    branch = r.json()["id"]
+    token = live.token(["spark-admin:reports_read", "spark-admin:reports_write", "identity:people_read"],
+                       workspaces=[branch])
+    restricted = {"Authorization": f"Bearer {token}"}
+    main_report = create_partner(live, template=SUMMARY)
+    assert_error(requests.get(live.url(f"/v1/partner/reports/{main_report}"), headers=restricted, timeout=30), 404)
+    templates = requests.get(live.url("/v1/report/templates"), headers=restricted, timeout=30).json()["items"]
+    assert {(t["startDate"], t["endDate"]) for t in templates} == {(None, None)}  # the branch holds no calls
+    r = requests.post(live.url("/v1/partner/reports"), headers=restricted,
+                      json={"templateId": SUMMARY, **WEEK}, timeout=30)
+    assert r.status_code == 200, r.text
+    mine = r.json()["reportId"]
+    listed = requests.get(live.url("/v1/partner/reports"), headers=restricted, timeout=30).json()["items"]
+    assert [i["reportId"] for i in listed] == [mine]
+    assert_error(requests.post(live.url("/v1/partner/reports"), headers=restricted, timeout=30,
+                               json={"templateId": SUMMARY, **WEEK, "workspaceId": live.workspace}), 400,
+                 "workspaceId")
+    assert wait_partner(live, mine)["status"] == "done"  # the organisation's own tokens see every report
