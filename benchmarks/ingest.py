@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from callboard.generate import OrgConfig, generate_batches
 
+from callboard.generate import OrgConfig, generate_batches
 from callboard.sources import read_source
 from callboard.warehouse.store import Warehouse
 
