@@ -29,32 +29,60 @@ from benchmarks import data  # noqa: E402
 from benchmarks.run import NOW, BenchWarehouse, scope_for  # noqa: E402
 
 
-def call_rollup_argmin(segs: Any, ctx: Any) -> Any:
-    """``helpers.call_rollup`` as ONE aggregation: the first / answering / first-hunt-group segment's
-    fields picked with ``argmin`` over a (start, docId) struct key (DuckDB ``arg_min``, Spark
-    ``min_by``) instead of three ``row_number()`` windows joined back on connId."""
+def call_rollup_windows(segs: Any, ctx: Any) -> Any:
+    """The former ``helpers.call_rollup`` (before commit "call roll-up as one aggregation"): three
+    ``row_number()`` windows (first, answering, first-hunt-group segment) joined back on connId.
+    Kept here as the baseline of ``experiments.py rollup``."""
     from callboard.reports.templates.helpers import add_seconds, seconds_between
 
-    key = ibis.struct({"s": segs.start, "d": segs.docId})
-    first = ibis.struct({"cli": segs.cli, "cliName": segs.cliName, "callType": segs.callType,
-                         "callDir": segs.callDir, "docId": segs.docId})
-    answer = ibis.struct({"u": segs.userName, "n": segs.userNum, "at": add_seconds(segs.start, segs.ring)})
-    hunt = ibis.struct({"n": segs.hgNum, "m": segs.hgName})
-    j = segs.group_by("connId").aggregate(
-        c_start=segs.start.min(), c_end=segs.end.max(), c_ans=segs.ans.max(), c_lost=segs.lost.max(),
-        c_ref=segs.ref.max(), c_talk=segs.talk.sum(), c_hold=segs.hold.sum(), c_segments=segs.count(),
-        f=first.argmin(key), a=answer.argmin(key, where=segs.ans == 1),
-        h=hunt.argmin(key, where=segs.hgNum.notnull()),
-    )
-    waited_until = ibis.coalesce(j.a["at"], j.c_end)
     eng = ctx.engine
+    w = ibis.window(group_by=segs.connId, order_by=[segs.start, segs.docId])
+    first = (segs.mutate(_rn=ibis.row_number().over(w)).filter(lambda s: s._rn == 0)
+             .select("connId", f_docId="docId", f_cli="cli", f_cliName="cliName", f_callType="callType",
+                     f_callDir="callDir"))
+    answered = segs.filter(segs.ans == 1)
+    wa = ibis.window(group_by=answered.connId, order_by=[answered.start, answered.docId])
+    answer = (answered.mutate(_rn=ibis.row_number().over(wa)).filter(lambda s: s._rn == 0)
+              .select("connId", a_user="userName", a_num="userNum",
+                      a_at=add_seconds(answered.start, answered.ring)))
+    grouped = segs.filter(segs.hgNum.notnull())
+    wg = ibis.window(group_by=grouped.connId, order_by=[grouped.start, grouped.docId])
+    hunt = (grouped.mutate(_rn=ibis.row_number().over(wg)).filter(lambda s: s._rn == 0)
+            .select("connId", h_num="hgNum", h_name="hgName"))
+    agg = segs.group_by("connId").aggregate(
+        c_start=segs.start.min(),
+        c_end=segs.end.max(),
+        c_ans=segs.ans.max(),
+        c_lost=segs.lost.max(),
+        c_ref=segs.ref.max(),
+        c_talk=segs.talk.sum(),
+        c_hold=segs.hold.sum(),
+        c_segments=segs.count(),
+    )
+    j = agg.left_join(first, "connId").left_join(answer, "connId").left_join(hunt, "connId")
+    waited_until = ibis.coalesce(j.a_at, j.c_end)
     return j.select(
-        docId=j.connId, connId=j.connId, start=j.c_start, end=j.c_end, userName=j.a["u"], userNum=j.a["n"],
-        cli=j.f["cli"], cliName=j.f["cliName"], hgNum=j.h["n"], hgName=j.h["m"],
-        callType=j.f["callType"].cast("int64"), callDir=j.f["callDir"].cast("int64"),
-        ans=j.c_ans.cast("int64"), lost=j.c_lost.cast("int64"), ref=j.c_ref.cast("int64"),
-        ring=seconds_between(j.c_start, waited_until, eng), talk=j.c_talk, hold=j.c_hold,
-        duration=seconds_between(j.c_start, j.c_end, eng), segments=j.c_segments, firstDocId=j.f["docId"],
+        docId=j.connId,
+        connId=j.connId,
+        start=j.c_start,
+        end=j.c_end,
+        userName=j.a_user,
+        userNum=j.a_num,
+        cli=j.f_cli,
+        cliName=j.f_cliName,
+        hgNum=j.h_num,
+        hgName=j.h_name,
+        callType=j.f_callType.cast("int64"),
+        callDir=j.f_callDir.cast("int64"),
+        ans=j.c_ans.cast("int64"),
+        lost=j.c_lost.cast("int64"),
+        ref=j.c_ref.cast("int64"),
+        ring=seconds_between(j.c_start, waited_until, eng),
+        talk=j.c_talk,
+        hold=j.c_hold,
+        duration=seconds_between(j.c_start, j.c_end, eng),
+        segments=j.c_segments,
+        firstDocId=j.f_docId,
     )
 
 
@@ -71,7 +99,9 @@ def patched(targets: list[tuple[Any, str, Any]]) -> Iterator[None]:
 
 
 def compare(label: str, templates: list[str], scope_name: str, repeats: int,
-            patch: Callable[[], list[tuple[Any, str, Any]]]) -> None:
+            patch: Callable[[], list[tuple[Any, str, Any]]], patch_before: bool = False) -> None:
+    """Interleaved runs of the engine as it is and patched by ``patch``: the patched run is "after",
+    or "before" with ``patch_before`` (the patch restores a former implementation)."""
     from callboard.reports.request import resolve_request
     from callboard.reports.runner import run_report
 
@@ -88,7 +118,7 @@ def compare(label: str, templates: list[str], scope_name: str, repeats: int,
             for _ in range(repeats):  # interleaved, so both see the same machine load
                 for variant in ("before", "after"):
                     snap = Path(tmp) / f"{name}-{variant}.parquet"
-                    if variant == "after":
+                    if (variant == "after") != patch_before:
                         with patched(patch()):
                             t0 = time.perf_counter()
                             run_report(wh, ws, req, snap)
@@ -107,7 +137,7 @@ def compare(label: str, templates: list[str], scope_name: str, repeats: int,
 def rollup_patch() -> list[tuple[Any, str, Any]]:
     from callboard.reports.templates import by_time, call_list
 
-    return [(by_time, "call_rollup", call_rollup_argmin), (call_list, "call_rollup", call_rollup_argmin)]
+    return [(by_time, "call_rollup", call_rollup_windows), (call_list, "call_rollup", call_rollup_windows)]
 
 
 def dense_snapshot(tmp: Path) -> tuple[Path, float, Any]:
@@ -188,7 +218,8 @@ def main() -> None:
     args = parser.parse_args()
     templates = [t for t in args.templates.split(",") if t]
     if args.what == "rollup":
-        compare("call_rollup via argmin", templates, args.scope, args.repeats, rollup_patch)
+        compare("call_rollup: windows (before) vs arg_min (after)", templates, args.scope, args.repeats,
+                rollup_patch, patch_before=True)
     elif args.what == "json":
         json_stream(args.repeats)
     else:

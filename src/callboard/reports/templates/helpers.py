@@ -5,7 +5,7 @@ concurrency sweep.
 Portability notes (DuckDB and PySpark must give the same answer):
 
 * order-sensitive aggregates (``first(order_by=…)``, ordered ``collect``) do not compile on Spark, so
-  "the first segment of a call" is a ``row_number()`` window plus a join;
+  "the first segment of a call" is an arg-min over a ``(start, docId)`` struct key (:func:`first_by`);
 * timestamp differences go through integer epoch microseconds (``epoch_us`` on DuckDB,
   ``unix_micros`` on Spark), since ``epoch_seconds`` truncates to whole seconds on Spark;
 * adding float seconds to a timestamp goes through an integer microsecond interval.
@@ -92,6 +92,27 @@ def ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
     return num.cast("float64") / den.cast("float64").nullif(0.0)
 
 
+def first_by(value: ir.StructValue, key: ir.StructValue, engine: str,
+             where: ir.BooleanValue | None = None) -> ir.StructValue:
+    """The struct ``value`` of the row with the smallest ``key`` (a struct, compared member by
+    member; ``where`` restricts the rows; null when no row qualifies) -- an aggregate.
+
+    ``value`` is a struct so null members survive (the engines' arg-min functions skip null
+    arguments, never a non-null struct). DuckDB: its hash-aggregate ``arg_min`` (Ibis's own
+    ``argmin`` compiles to ``first(… ORDER BY …)``, which sorts each group); Spark: ``min_by``.
+    """
+    if engine == "duckdb":
+        udf = ibis.udf.agg.builtin(_arg_min_stub, name="arg_min",
+                                   signature=((value.type(), key.type()), value.type()))
+        return udf(value, key, where=where)
+    return value.argmin(key, where=where)
+
+
+def _arg_min_stub(value: ir.Value, key: ir.Value) -> ir.Value:  # pragma: no cover - never called
+    """Placeholder body for DuckDB's builtin ``arg_min`` (the signature is given at the call)."""
+    raise NotImplementedError
+
+
 def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
     """One row per ``connId`` (the ``CallList`` definitions of SPEC §3).
 
@@ -103,22 +124,18 @@ def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
     * ``ring``: the caller's wait -- first start to the answer (answering segment's start + its
       ring) or, unanswered, to the last segment end;
     * ``talk``: Σ talk of answered segments; ``segments``: how many segments.
+
+    One aggregation per ``connId``: the first / first answering / first hunt-group segment's fields
+    are picked by :func:`first_by` on the ``(start, docId)`` key (formerly three ``row_number()``
+    windows joined back on ``connId``: the same rows, about 2× slower).
     """
     eng = ctx.engine
-    w = ibis.window(group_by=segs.connId, order_by=[segs.start, segs.docId])
-    first = (segs.mutate(_rn=ibis.row_number().over(w)).filter(lambda s: s._rn == 0)
-             .select("connId", f_docId="docId", f_cli="cli", f_cliName="cliName", f_callType="callType",
-                     f_callDir="callDir"))
-    answered = segs.filter(segs.ans == 1)
-    wa = ibis.window(group_by=answered.connId, order_by=[answered.start, answered.docId])
-    answer = (answered.mutate(_rn=ibis.row_number().over(wa)).filter(lambda s: s._rn == 0)
-              .select("connId", a_user="userName", a_num="userNum",
-                      a_at=add_seconds(answered.start, answered.ring)))
-    grouped = segs.filter(segs.hgNum.notnull())
-    wg = ibis.window(group_by=grouped.connId, order_by=[grouped.start, grouped.docId])
-    hunt = (grouped.mutate(_rn=ibis.row_number().over(wg)).filter(lambda s: s._rn == 0)
-            .select("connId", h_num="hgNum", h_name="hgName"))
-    agg = segs.group_by("connId").aggregate(
+    key = ibis.struct({"s": segs.start, "d": segs.docId})
+    first = ibis.struct({"docId": segs.docId, "cli": segs.cli, "cliName": segs.cliName,
+                         "callType": segs.callType, "callDir": segs.callDir})
+    answer = ibis.struct({"user": segs.userName, "num": segs.userNum, "at": add_seconds(segs.start, segs.ring)})
+    hunt = ibis.struct({"num": segs.hgNum, "name": segs.hgName})
+    j = segs.group_by("connId").aggregate(
         c_start=segs.start.min(),
         c_end=segs.end.max(),
         c_ans=segs.ans.max(),
@@ -127,22 +144,24 @@ def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
         c_talk=segs.talk.sum(),
         c_hold=segs.hold.sum(),
         c_segments=segs.count(),
+        f=first_by(first, key, eng),
+        a=first_by(answer, key, eng, where=segs.ans == 1),
+        h=first_by(hunt, key, eng, where=segs.hgNum.notnull()),
     )
-    j = agg.left_join(first, "connId").left_join(answer, "connId").left_join(hunt, "connId")
-    waited_until = ibis.coalesce(j.a_at, j.c_end)
+    waited_until = ibis.coalesce(j.a["at"], j.c_end)
     return j.select(
         docId=j.connId,
         connId=j.connId,
         start=j.c_start,
         end=j.c_end,
-        userName=j.a_user,
-        userNum=j.a_num,
-        cli=j.f_cli,
-        cliName=j.f_cliName,
-        hgNum=j.h_num,
-        hgName=j.h_name,
-        callType=j.f_callType.cast("int64"),
-        callDir=j.f_callDir.cast("int64"),
+        userName=j.a["user"],
+        userNum=j.a["num"],
+        cli=j.f["cli"],
+        cliName=j.f["cliName"],
+        hgNum=j.h["num"],
+        hgName=j.h["name"],
+        callType=j.f["callType"].cast("int64"),
+        callDir=j.f["callDir"].cast("int64"),
         ans=j.c_ans.cast("int64"),
         lost=j.c_lost.cast("int64"),
         ref=j.c_ref.cast("int64"),
@@ -151,7 +170,7 @@ def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
         hold=j.c_hold,
         duration=seconds_between(j.c_start, j.c_end, eng),
         segments=j.c_segments,
-        firstDocId=j.f_docId,
+        firstDocId=j.f["docId"],
     )
 
 
