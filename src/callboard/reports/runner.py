@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,10 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from callboard.calls.schema import FIELD_NAMES
 from callboard.reports import dates
 from callboard.reports.request import Condition, ResolvedRequest
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import drop_short_calls, segment_view
+from callboard.reports.templates.helpers import add_seconds, drop_short_calls, segment_view
 from callboard.settings import Settings
 from callboard.warehouse.store import Warehouse
 
@@ -195,6 +196,65 @@ def build_expression(segs: ir.Table, req: ResolvedRequest, ctx: BuildContext) ->
     return proj, names
 
 
+def _stats_expression(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> ir.Table:
+    """The pre-query: segments passing the segment-stage filters (``n``, for ``effort``) and their
+    time span (``lo`` = first start, ``hi`` = last end). Built on the stored table when every
+    condition names a stored field (no derived-field ``CASE`` chains to compile), else on
+    :func:`prepare`'s view; both count the same rows."""
+    seg_conds = [c for c in req.conditions if c.stage == "segment"]
+    if all(c.field in FIELD_NAMES for c in seg_conds):
+        seg_conds.sort(key=lambda c: c.field != "start")
+        t = _apply(warehouse.segments(workspace), seg_conds)
+        end = add_seconds(t.start, t.duration)  # segment_view's ``end``
+    else:
+        t = prepare(warehouse, workspace, req)
+        end = t.end
+    return t.aggregate(n=t.count(), lo=t.start.min(), hi=end.max())
+
+
+class _BackgroundStats:
+    """The pre-query run on its own DuckDB cursor while the report is built, compiled and run
+    (a request with a period needs its result only for ``effort`` and the rare span check)."""
+
+    def __init__(self, warehouse: Warehouse, expr: ir.Table) -> None:
+        self._cursor = warehouse.con.con.cursor()
+        self._expr = expr
+        self._row: dict[str, Any] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="report-stats", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            sql = str(ibis.to_sql(self._expr, dialect="duckdb"))
+            self._row = self._cursor.sql(sql).to_arrow_table().to_pylist()[0]
+        except BaseException as exc:
+            self._error = exc
+
+    def interrupt(self) -> None:
+        self._cursor.interrupt()
+
+    def result(self) -> dict[str, Any]:
+        self._thread.join()
+        self._cursor.close()
+        if self._error is not None:
+            raise self._error
+        assert self._row is not None
+        return self._row
+
+
+def _offset_runs(req: ResolvedRequest, lo: datetime | None,
+                 hi: datetime | None) -> list[tuple[datetime, datetime, int]]:
+    """UTC-offset runs over the data's span widened to the period, plus a day (naive UTC in)."""
+    if req.period is not None:
+        p_lo, p_hi = req.period.start_utc.replace(tzinfo=None), req.period.end_utc.replace(tzinfo=None)
+        lo = min(lo, p_lo) if lo else p_lo
+        hi = max(hi, p_hi) if hi else p_hi
+    if lo is None or hi is None:
+        lo = hi = req.reference.replace(tzinfo=None)
+    return dates.utc_offset_intervals(req.tz, lo.replace(tzinfo=UTC), hi.replace(tzinfo=UTC) + timedelta(days=1))
+
+
 def run_report(
     warehouse: Warehouse,
     workspace: str,
@@ -204,28 +264,52 @@ def run_report(
     cancelled: Callable[[], bool] | None = None,
     timeout_seconds: float | None = None,
 ) -> ReportResult:
-    """Run ``req`` on ``warehouse`` for one workspace and write the rows to ``snapshot_path``."""
+    """Run ``req`` on ``warehouse`` for one workspace and write the rows to ``snapshot_path``.
+
+    Without a period the pre-query runs first (its time span fixes the UTC-offset runs). With a
+    period the runs come from the period, so on DuckDB the pre-query runs on a second cursor *while*
+    the report is built and run; it then only supplies ``effort``, and in the rare case that a
+    segment ends more than a day after the period (the runs would not cover it) the report is
+    built and run again with the runs over the real span -- the answer is always the one the
+    data's span gives.
+    """
     timeout = float(timeout_seconds or Settings().query_timeout_seconds)
     if cancelled is not None and cancelled():
         raise ReportCancelled("the report was cancelled before it started")
     t0 = time.perf_counter()
     segs = prepare(warehouse, workspace, req)
-    in_range = _apply(segs, [c for c in req.conditions if c.stage == "segment" and c.field == "start"])
-    with _guard(warehouse, timeout, cancelled):
-        stats = in_range.aggregate(n=in_range.count(), lo=in_range.start.min(), hi=in_range.end.max())
-        row = stats.to_pyarrow().to_pylist()[0]
+    stats_expr = _stats_expression(warehouse, workspace, req)
+    background: _BackgroundStats | None = None
+    if req.period is not None and warehouse.engine == "duckdb":
+        background = _BackgroundStats(warehouse, stats_expr)
+        runs = _offset_runs(req, None, None)
+    else:
+        with _guard(warehouse, timeout, cancelled):
+            row = stats_expr.to_pyarrow().to_pylist()[0]
+        runs = _offset_runs(req, row["lo"], row["hi"])
+    try:
+        ctx = BuildContext.create(warehouse.engine, runs)
+        expr, names = build_expression(segs, req, ctx)
+        with _guard(warehouse, timeout, cancelled):
+            table = expr.to_pyarrow()
+    except BaseException:
+        if background is not None:
+            background.interrupt()
+            with suppress(Exception):  # the report's own error is the one to report
+                background.result()
+        raise
+    if background is not None:
+        row = background.result()
+        assert req.period is not None
+        covered_to = req.period.end_utc.replace(tzinfo=None) + timedelta(days=1)
+        if row["hi"] is not None and row["hi"] > covered_to:
+            # a segment ends after the runs used (which are exact up to covered_to): redo the
+            # report with the runs over the data's span, as the sequential path would have
+            ctx = BuildContext.create(warehouse.engine, _offset_runs(req, row["lo"], row["hi"]))
+            expr, names = build_expression(segs, req, ctx)
+            with _guard(warehouse, timeout, cancelled):
+                table = expr.to_pyarrow()
     examined = int(row["n"] or 0)
-    lo, hi = row["lo"], row["hi"]
-    if req.period is not None:
-        lo = min(lo, req.period.start_utc.replace(tzinfo=None)) if lo else req.period.start_utc.replace(tzinfo=None)
-        hi = max(hi, req.period.end_utc.replace(tzinfo=None)) if hi else req.period.end_utc.replace(tzinfo=None)
-    if lo is None:
-        lo = hi = req.reference.replace(tzinfo=None)
-    runs = dates.utc_offset_intervals(req.tz, lo.replace(tzinfo=UTC), hi.replace(tzinfo=UTC) + timedelta(days=1))
-    ctx = BuildContext.create(warehouse.engine, runs)
-    expr, names = build_expression(segs, req, ctx)
-    with _guard(warehouse, timeout, cancelled):
-        table = expr.to_pyarrow()
     query_ms = int((time.perf_counter() - t0) * 1000)
 
     limit = req.request.rowLimit
