@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callboard.service.auth import RateLimiter
-from callboard.service.worker import Worker
+from callboard.service.worker import Worker, wake_workers
 from callboard.settings import Settings
 from callboard.store.db import Database
 
@@ -36,6 +36,7 @@ class AppContext:
 
     def stop_workers(self, timeout: float = 30.0) -> None:
         self.stop.set()
+        wake_workers()  # an idle worker waits for a wake-up or its poll interval
         for t in self.threads:
             t.join(timeout)
         self.threads.clear()

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from callboard.service import engine
 from callboard.service.errors import BadRequest, Gone, NotFound
 from callboard.service.queue import STATUS_MESSAGES
 from callboard.service.tenancy import parse_id
+from callboard.service.worker import wake_workers
 from callboard.settings import Settings
 from callboard.store.models import ReportRequest, RequestStatus, SavedReport, Workspace, utcnow
 
@@ -60,7 +61,14 @@ def submit(
     )
     session.add(row)
     session.flush()
+    # wake this process's idle workers once the request is committed (not before: a worker
+    # claiming earlier would not see it yet)
+    event.listen(session, "after_commit", _wake_after_commit, once=True)
     return row
+
+
+def _wake_after_commit(session: Session) -> None:
+    wake_workers()
 
 
 def get_request(

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,20 @@ _engine_locks: dict[int, threading.Lock] = {}
 _engine_locks_guard = threading.Lock()
 
 Runner = Callable[..., Any]
+
+# Workers of this process, woken when a request is submitted here (``wake_workers``), so a request
+# starts at once instead of after up to ``worker_poll_seconds``; the poll stays as the fallback for
+# requests submitted by other processes.
+_live_workers: weakref.WeakSet[Worker] = weakref.WeakSet()
+_live_guard = threading.Lock()
+
+
+def wake_workers() -> None:
+    """Wake every idle worker of this process to look for queued requests now."""
+    with _live_guard:
+        workers = list(_live_workers)
+    for w in workers:
+        w.wake()
 
 
 def engine_lock(warehouse: Any) -> threading.Lock:
@@ -70,6 +85,13 @@ class Worker:
         self.runner = runner or _default_runner
         self.results_dir = settings.results_dir
         self._last_sweep = 0.0
+        self._wake = threading.Event()
+        with _live_guard:
+            _live_workers.add(self)
+
+    def wake(self) -> None:
+        """Look for queued requests now (a request was submitted, or the worker is stopping)."""
+        self._wake.set()
 
     # ---- one job ----------------------------------------------------------------------------
     def run_once(self) -> bool:
@@ -179,11 +201,14 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
         while not stop.is_set():
+            # cleared before looking, so a submit committed after the claim found nothing still
+            # ends the wait below at once
+            self._wake.clear()
             try:
                 self.sweep()
                 if self.run_once():
                     continue
             except Exception:
                 log.exception("worker %s: unexpected error; continuing", self.worker_id)
-            stop.wait(self.settings.worker_poll_seconds)
+            self._wake.wait(self.settings.worker_poll_seconds)
         log.info("worker %s stopped", self.worker_id)
