@@ -3,7 +3,7 @@ this process only* (the engine's files are owned by other engineers) and measure
 the unpatched engine on the same data, checking the answer is unchanged.
 
     python benchmarks/experiments.py rollup [--templates CallList,CallsByDate] [--scope ws]
-    python benchmarks/experiments.py prequery
+    python benchmarks/experiments.py prequery|sqlcache [--templates …]
     python benchmarks/experiments.py json
 """
 
@@ -140,6 +140,34 @@ def rollup_patch() -> list[tuple[Any, str, Any]]:
     return [(by_time, "call_rollup", call_rollup_windows), (call_list, "call_rollup", call_rollup_windows)]
 
 
+def prequery_patch() -> list[tuple[Any, str, Any]]:
+    """The former pre-query: on the derived-field view, run to completion before the report."""
+    from callboard.reports import runner
+
+    def stats_on_view(warehouse: Any, workspace: str, req: Any) -> Any:
+        t = runner.prepare(warehouse, workspace, req)
+        return t.aggregate(n=t.count(), lo=t.start.min(), hi=t.end.max())
+
+    class Sequential:
+        def __init__(self, warehouse: Any, expr: Any) -> None:
+            self._row = expr.to_pyarrow().to_pylist()[0]
+
+        def interrupt(self) -> None:
+            pass
+
+        def result(self) -> dict[str, Any]:
+            return self._row
+
+    return [(runner, "_stats_expression", stats_on_view), (runner, "_BackgroundStats", Sequential)]
+
+
+def sqlcache_patch() -> list[tuple[Any, str, Any]]:
+    """No compiled-SQL cache: every report builds and compiles its Ibis expression."""
+    from callboard.reports import runner
+
+    return [(runner, "_cache_key", lambda *a, **k: None)]
+
+
 def dense_snapshot(tmp: Path) -> tuple[Path, float, Any]:
     """The one-million-row CallListByUserSegmented snapshot of the dense workspace (and its engine time)."""
     from benchmarks.run import body
@@ -211,7 +239,7 @@ def webex(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("what", choices=["rollup", "json", "webex"])
+    parser.add_argument("what", choices=["rollup", "prequery", "sqlcache", "json", "webex"])
     parser.add_argument("--templates", default="CallList,CallsByDate")
     parser.add_argument("--scope", default="ws")
     parser.add_argument("--repeats", type=int, default=3)
@@ -220,6 +248,12 @@ def main() -> None:
     if args.what == "rollup":
         compare("call_rollup: windows (before) vs arg_min (after)", templates, args.scope, args.repeats,
                 rollup_patch, patch_before=True)
+    elif args.what == "prequery":
+        compare("pre-query: before the report (before) vs lean, beside the report (after)", templates,
+                args.scope, args.repeats, prequery_patch, patch_before=True)
+    elif args.what == "sqlcache":
+        compare("compiled SQL: compiled per request (before) vs cached per shape (after, warm)", templates,
+                args.scope, args.repeats, sqlcache_patch, patch_before=True)
     elif args.what == "json":
         json_stream(args.repeats)
     else:

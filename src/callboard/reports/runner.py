@@ -14,14 +14,16 @@ import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,7 +35,7 @@ from callboard.reports.request import Condition, ResolvedRequest
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
 from callboard.reports.templates.helpers import add_seconds, drop_short_calls, segment_view
 from callboard.settings import Settings
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse.store import WORKSPACE_COLUMN, Warehouse
 
 SUMMARY_FIELDS: tuple[str, ...] = ("ans", "ref", "lost", "ring", "duration")
 
@@ -196,7 +198,149 @@ def build_expression(segs: ir.Table, req: ResolvedRequest, ctx: BuildContext) ->
     return proj, names
 
 
-def _stats_expression(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> ir.Table:
+# ---- compiled-SQL cache (DuckDB) --------------------------------------------------------------------
+# Building an Ibis expression and compiling it to SQL costs 50-250 ms per report on an idle machine
+# (more than running a workspace summary). The SQL depends on the request's *shape* -- template,
+# fields, sort, filters, settings, the UTC-offset boundaries -- and on three literals that change
+# from request to request: the workspace and the period's bounds. So the expression is built once
+# per shape with sentinel values in those places, compiled, and the real values are put into the
+# SQL text as literals of the same type (a timestamp literal for MAKE_TIMESTAMP(...), a quoted
+# string). Only for templates whose build reads nothing else from the request that varies (their
+# modules are listed below); others, memtables and Spark compile as before.
+_CACHEABLE_TEMPLATES = frozenset({
+    "CallListByUserSegmented", "CallList", "CallSummaryByUser", "CallSummaryByHuntGroup",
+    "CallsByStartTime", "CallsByHourOfDay", "CallsByDayOfWeek", "CallsByDate",
+})
+_WS_SENTINEL = "cb-sentinel-workspace-5f0c2d71"
+_LO_SENTINEL = datetime(1111, 11, 11, 11, 11, 11, 111111)
+_HI_SENTINEL = datetime(1222, 12, 12, 12, 12, 12, 121212)
+_SQL_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    schema: Any  # ibis Schema of the result
+    names: list[str]
+
+
+_sql_cache: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
+_sql_cache_lock = threading.Lock()
+
+
+def _ts_sql(ts: datetime) -> str:
+    return f"MAKE_TIMESTAMP({ts.year}, {ts.month}, {ts.day}, {ts.hour}, {ts.minute}, " \
+           f"{ts.second + ts.microsecond / 1_000_000!r})"
+
+
+def _sentinel_request(req: ResolvedRequest) -> ResolvedRequest:
+    """``req`` with the period's two ``start`` conditions holding the sentinel bounds."""
+    if req.period is None:
+        return req
+    lo, hi = req.period.start_utc.replace(tzinfo=None), req.period.end_utc.replace(tzinfo=None)
+    conds = []
+    for c in req.conditions:
+        if c.field == "start" and c.stage == "segment" and c.operator == ">=" and c.values == (lo,):
+            c = replace(c, values=(_LO_SENTINEL,))
+        elif c.field == "start" and c.stage == "segment" and c.operator == "<" and c.values == (hi,):
+            c = replace(c, values=(_HI_SENTINEL,))
+        conds.append(c)
+    return replace(req, conditions=conds)
+
+
+def _cache_key(kind: str, warehouse: Warehouse, sentinel_req: ResolvedRequest,
+               ctx: BuildContext | None) -> tuple[Any, ...] | None:
+    if warehouse.engine != "duckdb" or sentinel_req.template.name not in _CACHEABLE_TEMPLATES:
+        return None
+    shape = None
+    if ctx is not None:
+        shape = (tuple((to, off) for _, to, off in ctx.offsets[:-1]), ctx.offsets[-1][2])
+    r = sentinel_req
+    return (kind, id(warehouse), r.template.name, r.request.model_dump_json(exclude={"metadata"}),
+            repr(r.conditions), tuple(r.display_fields), tuple(r.child_fields), tuple(r.sort), r.weekdays,
+            r.tz, shape)
+
+
+def _fill(sql: str, workspace: str, req: ResolvedRequest) -> str | None:
+    """The cached SQL with the real workspace and period bounds, or None if a sentinel is not
+    exactly where it should be (then the caller compiles the real expression)."""
+    quoted = "'" + _WS_SENTINEL + "'"
+    lo_text, hi_text = _ts_sql(_LO_SENTINEL), _ts_sql(_HI_SENTINEL)
+    rest = sql.replace(quoted, "").replace(lo_text, "").replace(hi_text, "")
+    if quoted not in sql or _WS_SENTINEL in rest or "1111" in rest or "1222" in rest:
+        return None  # a sentinel rendered in some other form: do not guess
+    if req.period is None:
+        if lo_text in sql or hi_text in sql:
+            return None
+    else:
+        sql = sql.replace(lo_text, _ts_sql(req.period.start_utc.replace(tzinfo=None)))
+        sql = sql.replace(hi_text, _ts_sql(req.period.end_utc.replace(tzinfo=None)))
+    return sql.replace(quoted, "'" + workspace.replace("'", "''") + "'")
+
+
+def _compiled(kind: str, warehouse: Warehouse, workspace: str, req: ResolvedRequest, ctx: BuildContext | None,
+              build: Callable[[str, ResolvedRequest], tuple[ir.Table, list[str]]]) -> _Compiled | None:
+    """The SQL for ``build(workspace, req)`` with the real literals, from the cache when this shape
+    was compiled before; None when the request cannot use the cache."""
+    sentinel_req = _sentinel_request(req)
+    key = _cache_key(kind, warehouse, sentinel_req, ctx)
+    if key is None:
+        return None
+    with _sql_cache_lock:
+        hit = _sql_cache.get(key)
+        if hit is not None:
+            _sql_cache.move_to_end(key)
+    if hit is None:
+        expr, names = build(_WS_SENTINEL, sentinel_req)
+        if expr.op().find(ops.InMemoryTable):
+            return None
+        hit = _Compiled(str(warehouse.con.compile(expr)), expr.schema(), names)
+        with _sql_cache_lock:
+            _sql_cache[key] = hit
+            while len(_sql_cache) > _SQL_CACHE_SIZE:
+                _sql_cache.popitem(last=False)
+    sql = _fill(hit.sql, workspace, req)
+    if sql is None:
+        return None
+    return _Compiled(sql, hit.schema, hit.names)
+
+
+def _run_sql(con: Any, compiled: _Compiled) -> pa.Table:
+    """Run cached SQL on a DuckDB connection, converted to the schema as Ibis's ``to_pyarrow`` does."""
+    from ibis.backends.duckdb.converter import DuckDBPyArrowData
+
+    return DuckDBPyArrowData.convert_table(con.sql(compiled.sql).to_arrow_table(), compiled.schema)
+
+
+def _report_table(warehouse: Warehouse, workspace: str, req: ResolvedRequest, ctx: BuildContext, timeout: float,
+                  cancelled: Callable[[], bool] | None) -> tuple[pa.Table, list[str]]:
+    """Build (or take from the cache), compile and run the report query."""
+    def build(ws: str, r: ResolvedRequest) -> tuple[ir.Table, list[str]]:
+        return build_expression(prepare(warehouse, ws, r), r, ctx)
+
+    compiled = _compiled("report", warehouse, workspace, req, ctx, build)
+    with _guard(warehouse, timeout, cancelled):
+        if compiled is not None:
+            return _run_sql(warehouse.con.con, compiled), compiled.names
+    expr, names = build(workspace, req)
+    with _guard(warehouse, timeout, cancelled):
+        return expr.to_pyarrow(), names
+
+
+class _PinnedSegments:
+    """``Warehouse.segments`` on a table expression fetched once, so building on it makes no
+    catalogue call (the background thread must not use the report's connection)."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.engine = warehouse.engine
+        self._calls = warehouse.calls()
+
+    def segments(self, workspace: str) -> ir.Table:
+        t = self._calls
+        return t.filter(t[WORKSPACE_COLUMN] == workspace)
+
+
+def _stats_expression(warehouse: Warehouse | _PinnedSegments, workspace: str, req: ResolvedRequest) -> ir.Table:
     """The pre-query: segments passing the segment-stage filters (``n``, for ``effort``) and their
     time span (``lo`` = first start, ``hi`` = last end). Built on the stored table when every
     condition names a stored field (no derived-field ``CASE`` chains to compile), else on
@@ -207,7 +351,7 @@ def _stats_expression(warehouse: Warehouse, workspace: str, req: ResolvedRequest
         t = _apply(warehouse.segments(workspace), seg_conds)
         end = add_seconds(t.start, t.duration)  # segment_view's ``end``
     else:
-        t = prepare(warehouse, workspace, req)
+        t = prepare(warehouse, workspace, req)  # type: ignore[arg-type]
         end = t.end
     return t.aggregate(n=t.count(), lo=t.start.min(), hi=end.max())
 
@@ -216,9 +360,10 @@ class _BackgroundStats:
     """The pre-query run on its own DuckDB cursor while the report is built, compiled and run
     (a request with a period needs its result only for ``effort`` and the rare span check)."""
 
-    def __init__(self, warehouse: Warehouse, expr: ir.Table) -> None:
+    def __init__(self, warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> None:
         self._cursor = warehouse.con.con.cursor()
-        self._expr = expr
+        self._warehouse, self._workspace, self._req = warehouse, workspace, req
+        self._pinned = _PinnedSegments(warehouse)
         self._row: dict[str, Any] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="report-stats", daemon=True)
@@ -226,8 +371,15 @@ class _BackgroundStats:
 
     def _run(self) -> None:
         try:
-            sql = str(ibis.to_sql(self._expr, dialect="duckdb"))
-            self._row = self._cursor.sql(sql).to_arrow_table().to_pylist()[0]
+            pinned = self._pinned
+            compiled = _compiled("stats", self._warehouse, self._workspace, self._req, None,
+                                 lambda ws, r: (_stats_expression(pinned, ws, r), ["n", "lo", "hi"]))
+            if compiled is not None:
+                table = _run_sql(self._cursor, compiled)
+            else:
+                sql = str(ibis.to_sql(_stats_expression(pinned, self._workspace, self._req), dialect="duckdb"))
+                table = self._cursor.sql(sql).to_arrow_table()
+            self._row = table.to_pylist()[0]
         except BaseException as exc:
             self._error = exc
 
@@ -277,21 +429,17 @@ def run_report(
     if cancelled is not None and cancelled():
         raise ReportCancelled("the report was cancelled before it started")
     t0 = time.perf_counter()
-    segs = prepare(warehouse, workspace, req)
-    stats_expr = _stats_expression(warehouse, workspace, req)
     background: _BackgroundStats | None = None
     if req.period is not None and warehouse.engine == "duckdb":
-        background = _BackgroundStats(warehouse, stats_expr)
+        background = _BackgroundStats(warehouse, workspace, req)
         runs = _offset_runs(req, None, None)
     else:
         with _guard(warehouse, timeout, cancelled):
-            row = stats_expr.to_pyarrow().to_pylist()[0]
+            row = _stats_expression(warehouse, workspace, req).to_pyarrow().to_pylist()[0]
         runs = _offset_runs(req, row["lo"], row["hi"])
     try:
-        ctx = BuildContext.create(warehouse.engine, runs)
-        expr, names = build_expression(segs, req, ctx)
-        with _guard(warehouse, timeout, cancelled):
-            table = expr.to_pyarrow()
+        table, names = _report_table(warehouse, workspace, req, BuildContext.create(warehouse.engine, runs),
+                                     timeout, cancelled)
     except BaseException:
         if background is not None:
             background.interrupt()
@@ -306,9 +454,7 @@ def run_report(
             # a segment ends after the runs used (which are exact up to covered_to): redo the
             # report with the runs over the data's span, as the sequential path would have
             ctx = BuildContext.create(warehouse.engine, _offset_runs(req, row["lo"], row["hi"]))
-            expr, names = build_expression(segs, req, ctx)
-            with _guard(warehouse, timeout, cancelled):
-                table = expr.to_pyarrow()
+            table, names = _report_table(warehouse, workspace, req, ctx, timeout, cancelled)
     examined = int(row["n"] or 0)
     query_ms = int((time.perf_counter() - t0) * 1000)
 
