@@ -115,7 +115,7 @@ class ReportRequest(_Strict):
     ignoreShortAnsweredCalls: bool = False
     shortCallSeconds: float = Field(20, ge=0)
     accountCodeLabels: dict[str, str] = Field(default_factory=dict)
-    ringDurationThresholds: list[float] = Field(default_factory=lambda: list(DEFAULT_RING_THRESHOLDS))
+    ringDurationThresholds: list[int | float] = Field(default_factory=lambda: list(DEFAULT_RING_THRESHOLDS))
     incomingEstimatedRevenue: float = 0.0
     incomingCallsPerSale: float = Field(1, gt=0)
     outgoingEstimatedRevenue: float = 0.0
