@@ -278,6 +278,14 @@ def _fill(sql: str, workspace: str, req: ResolvedRequest) -> str | None:
     return sql.replace(quoted, "'" + workspace.replace("'", "''") + "'")
 
 
+def _cached(key: tuple[Any, ...]) -> _Compiled | None:
+    with _sql_cache_lock:
+        hit = _sql_cache.get(key)
+        if hit is not None:
+            _sql_cache.move_to_end(key)
+        return hit
+
+
 def _compiled(kind: str, warehouse: Warehouse, workspace: str, req: ResolvedRequest, ctx: BuildContext | None,
               build: Callable[[str, ResolvedRequest], tuple[ir.Table, list[str]]]) -> _Compiled | None:
     """The SQL for ``build(workspace, req)`` with the real literals, from the cache when this shape
@@ -286,10 +294,7 @@ def _compiled(kind: str, warehouse: Warehouse, workspace: str, req: ResolvedRequ
     key = _cache_key(kind, warehouse, sentinel_req, ctx)
     if key is None:
         return None
-    with _sql_cache_lock:
-        hit = _sql_cache.get(key)
-        if hit is not None:
-            _sql_cache.move_to_end(key)
+    hit = _cached(key)
     if hit is None:
         expr, names = build(_WS_SENTINEL, sentinel_req)
         if expr.op().find(ops.InMemoryTable):
@@ -363,7 +368,13 @@ class _BackgroundStats:
     def __init__(self, warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> None:
         self._cursor = warehouse.con.con.cursor()
         self._warehouse, self._workspace, self._req = warehouse, workspace, req
-        self._pinned = _PinnedSegments(warehouse)
+        # SQL compiled before needs no table expression; otherwise fetch it here (a catalogue call
+        # on the report's connection, which the thread must not make)
+        key = _cache_key("stats", warehouse, _sentinel_request(req), None)
+        hit = _cached(key) if key is not None else None
+        sql = _fill(hit.sql, workspace, req) if hit is not None else None
+        self._hit = _Compiled(sql, hit.schema, hit.names) if hit is not None and sql is not None else None
+        self._pinned = _PinnedSegments(warehouse) if self._hit is None else None
         self._row: dict[str, Any] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="report-stats", daemon=True)
@@ -372,11 +383,15 @@ class _BackgroundStats:
     def _run(self) -> None:
         try:
             pinned = self._pinned
-            compiled = _compiled("stats", self._warehouse, self._workspace, self._req, None,
-                                 lambda ws, r: (_stats_expression(pinned, ws, r), ["n", "lo", "hi"]))
+            if self._hit is not None:
+                compiled: _Compiled | None = self._hit
+            else:
+                compiled = _compiled("stats", self._warehouse, self._workspace, self._req, None,
+                                     lambda ws, r: (_stats_expression(pinned, ws, r), ["n", "lo", "hi"]))
             if compiled is not None:
                 table = _run_sql(self._cursor, compiled)
             else:
+                assert pinned is not None  # no usable cached SQL, so it was fetched
                 sql = str(ibis.to_sql(_stats_expression(pinned, self._workspace, self._req), dialect="duckdb"))
                 table = self._cursor.sql(sql).to_arrow_table()
             self._row = table.to_pylist()[0]
