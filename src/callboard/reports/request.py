@@ -9,12 +9,13 @@ request is echoed in the results document, shaped like the seed-000 ``request`` 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from callboard.reports import dates
 from callboard.reports.templates import TEMPLATES, Template, TemplateField, segment_field
@@ -93,6 +94,9 @@ class RequestMetadata(BaseModel):
     workspaceFilterId: str | None = None
 
 
+_MAX_ROWS = 100_000_000
+
+
 class ReportRequest(_Strict):
     """The request body of SPEC §2 with every setting at its documented default."""
 
@@ -101,31 +105,57 @@ class ReportRequest(_Strict):
     sortFields: list[SortField] = Field(default_factory=list)
     displayFields: list[DisplayField] = Field(default_factory=list)
     childDisplayFields: list[DisplayField | str] = Field(default_factory=list)
-    ignoreDisplayFields: bool = False
+    ignoreDisplayFields: StrictBool = False
     metadata: RequestMetadata = Field(default_factory=RequestMetadata)
     source: str | None = None
-    pageSize: int = -1
-    batchSize: int = -1
-    rowLimit: int = Field(1_000_000, ge=1)
-    maxRows: int = 0
+    # Bounds keep every number representable in the engines and in the JSON echo.
+    pageSize: int = Field(-1, ge=-1, le=_MAX_ROWS)
+    batchSize: int = Field(-1, ge=-1, le=_MAX_ROWS)
+    rowLimit: int = Field(1_000_000, ge=1, le=_MAX_ROWS)
+    maxRows: int = Field(0, ge=0, le=_MAX_ROWS)
     priorityLevel: Literal[1, 2, 3] = 2
     callRatePeriod: int = Field(30, ge=1, le=24 * 60)
-    ignoreAbandonedCalls: bool = False
-    shortAbandonSeconds: float = Field(5, ge=0)
-    ignoreShortAnsweredCalls: bool = False
-    shortCallSeconds: float = Field(20, ge=0)
+    ignoreAbandonedCalls: StrictBool = False
+    shortAbandonSeconds: float = Field(5, ge=0, le=86_400)
+    ignoreShortAnsweredCalls: StrictBool = False
+    shortCallSeconds: float = Field(20, ge=0, le=86_400)
     accountCodeLabels: dict[str, str] = Field(default_factory=dict)
     ringDurationThresholds: list[int | float] = Field(default_factory=lambda: list(DEFAULT_RING_THRESHOLDS))
-    incomingEstimatedRevenue: float = 0.0
-    incomingCallsPerSale: float = Field(1, gt=0)
-    outgoingEstimatedRevenue: float = 0.0
-    outgoingCallsPerSale: float = Field(1, gt=0)
-    durationGroupPeriodInSeconds: int = Field(60, ge=1)
+    incomingEstimatedRevenue: float = Field(0.0, ge=0, le=1e15)
+    incomingCallsPerSale: float = Field(1, gt=0, le=1e9)
+    outgoingEstimatedRevenue: float = Field(0.0, ge=0, le=1e15)
+    outgoingCallsPerSale: float = Field(1, gt=0, le=1e9)
+    durationGroupPeriodInSeconds: int = Field(60, ge=1, le=86_400)
     timeZoneId: str = "UTC"
     countryCode: str | None = None
     locale: str | None = None
-    totalTrunks: int = Field(0, ge=0)
-    callbackWindowHours: float = Field(24, gt=0)
+    totalTrunks: int = Field(0, ge=0, le=1_000_000)
+    callbackWindowHours: float = Field(24, gt=0, le=24 * 366)
+
+    @field_validator("pageSize")
+    @classmethod
+    def _page_size(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("pageSize is -1 (all rows in one document) or a number of rows >= 1")
+        return value
+
+    @field_validator("countryCode")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            from callboard.reports.templates.lost_calls import country_rule
+
+            if country_rule(value) is None:
+                raise ValueError(f"unknown country {value!r}: give an ISO 3166 alpha-2 code such as GB, US, "
+                                 "AU, or a calling code such as 44")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*", value):
+            raise ValueError(f"{value!r} is not a locale: give a language tag such as en-GB or en-US")
+        return value
 
 
 _FIELD_ORDER = list(ReportRequest.model_fields)
@@ -415,6 +445,9 @@ def _resolve_condition(template: Template, cond: FilterCondition, tz: str,
     return Condition(fld.name, op, typed, stage), echoed
 
 
+_INT64 = 2**63
+
+
 def _coerce(fld: TemplateField, value: Any, tz: str, part: str) -> Any:
     """A filter value checked against the field type, converted to what the engine compares."""
     kind = fld.type
@@ -443,6 +476,8 @@ def _coerce(fld: TemplateField, value: Any, tz: str, part: str) -> Any:
     if kind in ("int", "flag"):
         if value != int(value):
             raise RequestError(part, f"{fld.name} is an integer field, got {value!r}")
+        if not -_INT64 <= int(value) < _INT64:
+            raise RequestError(part, f"{fld.name}: {value!r} is outside the 64-bit integer range")
         return int(value)
     return float(value)
 
