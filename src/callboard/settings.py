@@ -66,7 +66,3 @@ class Settings(BaseSettings):
     @property
     def results_dir(self) -> Path:
         return self.data_dir / "results"
-
-    @property
-    def exports_dir(self) -> Path:
-        return self.data_dir / "exports"

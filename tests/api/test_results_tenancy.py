@@ -59,9 +59,9 @@ def routes(t: Tenant) -> list[tuple[str, str, Any, str]]:
         ("GET", f"{ws}/requests/{t.adhoc}", None, "reports:read"),
         ("GET", f"{ws}/requests/{t.adhoc}/data", None, "reports:read"),
         ("POST", f"{ws}/calls", ROW, "calls:write"),
-        ("DELETE", f"{ws}/requests/{t.adhoc}", None, "reports:read"),
-        ("DELETE", f"{rep}/results/{t.second}", None, "reports:read"),
-        ("DELETE", f"{rep}/requests/{t.request}", None, "reports:read"),
+        ("DELETE", f"{ws}/requests/{t.adhoc}", None, "reports:write"),
+        ("DELETE", f"{rep}/results/{t.second}", None, "reports:write"),
+        ("DELETE", f"{rep}/requests/{t.request}", None, "reports:write"),
         ("DELETE", rep, None, "reports:write"),
     ]
 

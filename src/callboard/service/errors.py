@@ -54,6 +54,10 @@ class PayloadTooLarge(ServiceError):
     status = 413
 
 
+class UnsupportedMediaType(ServiceError, ValueError):
+    status = 415
+
+
 class Unprocessable(ServiceError, ValueError):
     status = 422
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callboard.service.errors import BadRequest, Unprocessable
+from callboard.service.errors import BadRequest, Unprocessable, UnsupportedMediaType
 from callboard.service.imports import import_data
 from callboard.service.tenancy import check_time_zone
 from callboard.sources import FORMATS, SourceError, UnknownFormat
@@ -13,6 +13,10 @@ from callboard.warehouse.store import AppendResult
 
 # Encodings of the canonical format, also accepted as ?format= for convenience (``?format=parquet``).
 CANONICAL_ENCODINGS = ("json", "ndjson", "csv", "parquet")
+# What a canonical body may be labelled as; generic labels leave the importer to sniff the content.
+CANONICAL_MEDIA_TYPES = ("application/json", "application/x-ndjson", "application/ndjson", "application/jsonl",
+                         "text/csv", "application/vnd.apache.parquet", "application/x-parquet",
+                         "application/octet-stream", "text/plain")
 
 
 def ingest(
@@ -36,6 +40,13 @@ def ingest(
         check_time_zone(time_zone)
     if not body:
         raise BadRequest("The body is empty: send the call records to store.")
+    media = (content_type or "").split(";")[0].strip().lower()
+    if fmt == "canonical" and not encoding and media and media not in CANONICAL_MEDIA_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {media!r} is not a canonical encoding.",
+            [f"Send one of {', '.join(CANONICAL_MEDIA_TYPES)}, or name the encoding with ?encoding=json|ndjson|csv|"
+             "parquet, or the source format with ?format=."],
+        )
     options = {"encoding": encoding} if encoding else None
     try:
         return import_data(warehouse, str(workspace.id), body, fmt, source="body", time_zone=time_zone,

@@ -56,9 +56,13 @@ class TenantPublic(Output):
 
 
 class TokenCreate(Input):
-    scopes: list[str] = Field(min_length=1, description="Scopes granted (see GET /api/v1.0/scopes).")
+    scopes: list[str] = Field(
+        min_length=1,
+        description="Scopes granted: reports:read, reports:write, calls:write, admin (Webex names: docs/api.md).",
+    )
     workspaces: list[str] | None = Field(None, description="Restrict the token to these workspace ids.")
-    expiresIn: int | None = Field(None, gt=0, description="Lifetime in seconds (default: no expiry).")
+    expiresIn: int | None = Field(None, gt=0, le=100 * 366 * 86_400,
+                                  description="Lifetime in seconds, at most 100 years (default: no expiry).")
 
 
 class TokenPublic(Output):

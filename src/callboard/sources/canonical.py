@@ -420,7 +420,11 @@ def read_csv(raw: bytes, *, source: str, time_zone: str) -> pa.Table:
             table = _read_csv_table(raw, header, True, True, errors)
     except pa.ArrowInvalid:
         errors = _Errors()
-        table = _read_csv_table(raw, header, False, b'"' in raw, errors)
+        try:
+            table = _read_csv_table(raw, header, False, b'"' in raw, errors)
+        except pa.ArrowInvalid as exc:  # e.g. bytes that are not UTF-8 text
+            reason = str(exc).splitlines()[0]
+            raise SourceError(source, [RowError(None, None, f"not readable as UTF-8 CSV: {reason}")]) from None
     errors.raise_if_any(source)
     return to_segments(table, source=source, time_zone=time_zone, errors=errors, blanks=False)
 

@@ -169,9 +169,12 @@ def _date(body: Mapping[str, Any], name: str, template: WebexTemplate) -> date:
     if not isinstance(value, str) or not _DATE.match(value):
         raise _bad(f"{name} must be a date in YYYY-MM-DD form, got {value!r}.", name)
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise _bad(f"{name} is not a calendar date: {value!r}.", name) from None
+    if not 1900 <= parsed.year <= 2999:  # the report's end is exclusive of the next day: keep it representable
+        raise _bad(f"{name} must be a date between 1900-01-01 and 2999-12-31, got {value!r}.", name)
+    return parsed
 
 
 def _text(body: Mapping[str, Any], name: str, default: str) -> str:
@@ -330,8 +333,8 @@ def parse_filters(params: Mapping[str, str], *, partner: bool) -> ListFilters:
             raise _bad(f"{name} is not a calendar date: {value!r}.", name) from None
 
     tid = params.get("templateId")
-    if tid is not None and not tid.strip().isdigit():
-        raise _bad(f"templateId must be a number, got {tid!r}.", "templateId")
+    if tid is not None and (not tid.strip().isdigit() or len(tid.strip()) > 9):
+        raise _bad(f"templateId must be a template's number (at most 9 digits), got {tid!r}.", "templateId")
     lo, hi = day("from"), day("to")
     if lo and hi and hi < lo:
         raise _bad(f"to ({hi}) must not be before from ({lo}).", "to")

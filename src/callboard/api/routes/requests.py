@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from callboard.api.deps import ContextDep, ReadReports, ReportDep, WorkspaceDep
+from callboard.api.deps import ContextDep, ReadReports, ReportDep, WorkspaceDep, WriteReports
 from callboard.api.errors import ERROR_RESPONSES
 from callboard.api.urls import absolute_url
 from callboard.service import queue
@@ -30,8 +30,9 @@ RequestBody = Annotated[
     Body(description="Request fields (SPEC §2); under a saved report they override its defaults.",
          openapi_examples={"thisYear": {"value": {"metadata": {"dateFilter": {"presetName": "ThisYear"}}}}}),
 ]
-PageQuery = Annotated[int | None, Query(description="1-based page number.")]
-PageSizeQuery = Annotated[int | None, Query(description="Rows per page (-1 = all); default: the request's.")]
+PageQuery = Annotated[int | None, Query(ge=1, le=1_000_000_000, description="1-based page number.")]
+PageSizeQuery = Annotated[int | None, Query(ge=-1, le=100_000_000,
+                                            description="Rows per page (-1 = all); default: the request's.")]
 
 DATA_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": ResultsDocument, "description": "The whole results document (streamed).",
@@ -136,7 +137,7 @@ def _register_report_routes(spelling: str) -> None:
         ``page`` and ``pageSize``, with a ``Link: rel="next"`` header while more rows follow."""
         return _data(request, ctx, workspace, report, requestId, page, pageSize)
 
-    def delete(requestId: str, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
+    def delete(requestId: str, _: WriteReports, report: ReportDep, workspace: WorkspaceDep,
                ctx: ContextDep) -> Response:
         """Cancel a queued or running request (200, status document) or discard a finished one (204)."""
         return _delete(ctx, workspace, report, requestId)
@@ -176,5 +177,5 @@ def get_adhoc_data(request: Request, requestId: str, _: ReadReports, workspace: 
 
 @router.delete(ADHOC_BASE + "/requests/{requestId}", response_model=StatusDocument,
                responses={204: {"description": "Discarded."}}, operation_id="adhoc-requests-delete")
-def delete_adhoc(requestId: str, _: ReadReports, workspace: WorkspaceDep, ctx: ContextDep) -> Response:
+def delete_adhoc(requestId: str, _: WriteReports, workspace: WorkspaceDep, ctx: ContextDep) -> Response:
     return _delete(ctx, workspace, None, requestId)
