@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from callboard.cli import app, parse_filter
+from callboard.cli import app, parse_filter, typed_filter
 
 SAMPLES = Path(__file__).parent / "sources" / "samples"
 runner = CliRunner()
@@ -81,8 +81,29 @@ def test_generate_writes_the_chosen_format(tmp_path: Path) -> None:
 
 
 def test_parse_filter() -> None:
-    assert parse_filter("callDir = 2") == {"fieldName": "callDir", "operator": "=", "values": [2]}
-    assert parse_filter("userNum in 101,102") == {"fieldName": "userNum", "operator": "in", "values": [101, 102]}
+    assert parse_filter("callDir = 2") == {"fieldName": "callDir", "operator": "=", "values": ["2"]}
     assert parse_filter("hgNum isNull") == {"fieldName": "hgNum", "operator": "isNull", "values": []}
     with pytest.raises(ValueError, match="expected FIELD OPERATOR"):
         parse_filter("callDir")
+
+
+def test_filter_values_follow_the_field_type() -> None:
+    # userNum is text: "101" must stay a string; callDir is a number
+    assert typed_filter("CallList", parse_filter("userNum in 101,102"))["values"] == ["101", "102"]
+    assert typed_filter("CallList", parse_filter("callDir = 2"))["values"] == [2]
+    assert typed_filter("CallSummaryByUser", parse_filter("ring > 2.5"))["values"] == [2.5]
+    with pytest.raises(ValueError, match="not a number"):
+        typed_filter("CallList", parse_filter("callDir = two"))
+
+
+def test_report_run_with_a_custom_period_and_text_filter(org: dict[str, str]) -> None:
+    run("import", str(SAMPLES / "canonical" / "calls.ndjson"), "--workspace", org["ws"], "--data-dir", org["data"])
+    out = run("report", "run", "CallListByUserSegmented", "--workspace", org["ws"], "--from", "2000-01-01",
+              "--to", "2100-01-01", "--filter", "userNum isNotNull", "--output", "json", "--data-dir", org["data"])
+    doc = json.loads(out)
+    assert doc["totalCount"] == len(doc["data"]) > 0
+    user = doc["data"][0]["userNum"]
+    one = json.loads(run("report", "run", "CallListByUserSegmented", "--workspace", org["ws"], "--from",
+                         "2000-01-01", "--to", "2100-01-01", "--filter", f"userNum = {user}", "--output", "json",
+                         "--data-dir", org["data"]))
+    assert one["totalCount"] == sum(1 for row in doc["data"] if row.get("userNum") == user) > 0

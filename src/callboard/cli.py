@@ -233,12 +233,15 @@ def report_run(
     conditions = list(body.get("filterConditions", []))
     for text in filters or []:
         try:
-            conditions.append(parse_filter(text))
+            conditions.append(typed_filter(template, parse_filter(text)))
         except ValueError as exc:
             raise _fail(str(exc)) from None
-    if date_from:
+    if date_from and date_to:
+        # a Custom period: echoed in metadata like a preset, and resolved in the report's time zone
+        body.setdefault("metadata", {})["dateFilter"] = {"presetName": "Custom", "start": date_from, "end": date_to}
+    elif date_from:
         conditions.append({"fieldName": "start", "operator": ">=", "values": [date_from]})
-    if date_to:
+    elif date_to:
         conditions.append({"fieldName": "start", "operator": "<", "values": [date_to]})
     body["filterConditions"] = conditions
     if preset:
@@ -257,22 +260,35 @@ def report_run(
 
 
 def parse_filter(text: str) -> dict:
-    """``"callDir = 2"`` / ``"cli in 101,102"`` / ``"hgNum isNull"`` → a filter condition."""
+    """``"callDir = 2"`` / ``"userNum in 101,102"`` / ``"hgNum isNull"`` → a filter condition (values as text)."""
     parts = text.split(None, 2)
     if len(parts) < 2:
         raise ValueError(f"--filter {text!r}: expected FIELD OPERATOR [VALUE[,VALUE…]]")
     field, op = parts[0], parts[1]
-    values = parts[2].split(",") if len(parts) == 3 else []
-    return {"fieldName": field, "operator": op, "values": [_scalar(v.strip()) for v in values]}
+    values = [v.strip() for v in parts[2].split(",")] if len(parts) == 3 else []
+    return {"fieldName": field, "operator": op, "values": values}
 
 
-def _scalar(text: str) -> str | int | float:
+def typed_filter(template: str, condition: dict) -> dict:
+    """Values of numeric fields become numbers; text fields (``userNum`` = ``101``) stay text."""
+    from callboard.calls.schema import FIELDS_BY_NAME
+    from callboard.reports.templates import TEMPLATES
+
+    name = condition["fieldName"]
+    field = TEMPLATES[template].field(name) if template in TEMPLATES else None
+    kind = field.type if field else (FIELDS_BY_NAME[name].type if name in FIELDS_BY_NAME else "string")
+    if kind not in ("int", "flag", "float"):
+        return condition
+    return {**condition, "values": [_number(v, name) for v in condition["values"]]}
+
+
+def _number(text: str, field: str) -> int | float:
     for kind in (int, float):
         try:
             return kind(text)
         except ValueError:
             pass
-    return text
+    raise ValueError(f"--filter: {field} is a number field; {text!r} is not a number")
 
 
 def _print_table(rows: list[dict], result: object) -> None:
