@@ -345,11 +345,19 @@ class _PinnedSegments:
         return t.filter(t[WORKSPACE_COLUMN] == workspace)
 
 
-def _stats_expression(warehouse: Warehouse | _PinnedSegments, workspace: str, req: ResolvedRequest) -> ir.Table:
+_LONG_SECONDS = 86_400.0  # the offset runs of a period reach one day past its end
+
+
+def _stats_expression(warehouse: Warehouse | _PinnedSegments, workspace: str, req: ResolvedRequest,
+                      *, long_only: bool = False) -> ir.Table:
     """The pre-query: segments passing the segment-stage filters (``n``, for ``effort``) and their
     time span (``lo`` = first start, ``hi`` = last end). Built on the stored table when every
     condition names a stored field (no derived-field ``CASE`` chains to compile), else on
-    :func:`prepare`'s view; both count the same rows."""
+    :func:`prepare`'s view; both count the same rows.
+
+    ``long_only`` (a request with a period, whose segments all start before its end): ``hi`` only
+    over segments longer than a day -- no other can end more than a day after the period, which is
+    all the caller checks -- so the engine does not compute every segment's end."""
     seg_conds = [c for c in req.conditions if c.stage == "segment"]
     if all(c.field in FIELD_NAMES for c in seg_conds):
         seg_conds.sort(key=lambda c: c.field != "start")
@@ -358,7 +366,8 @@ def _stats_expression(warehouse: Warehouse | _PinnedSegments, workspace: str, re
     else:
         t = prepare(warehouse, workspace, req)  # type: ignore[arg-type]
         end = t.end
-    return t.aggregate(n=t.count(), lo=t.start.min(), hi=end.max())
+    hi = end.max(where=t.duration > _LONG_SECONDS) if long_only else end.max()
+    return t.aggregate(n=t.count(), lo=t.start.min(), hi=hi)
 
 
 class _BackgroundStats:
@@ -387,12 +396,14 @@ class _BackgroundStats:
                 compiled: _Compiled | None = self._hit
             else:
                 compiled = _compiled("stats", self._warehouse, self._workspace, self._req, None,
-                                     lambda ws, r: (_stats_expression(pinned, ws, r), ["n", "lo", "hi"]))
+                                     lambda ws, r: (_stats_expression(pinned, ws, r, long_only=True),
+                                                    ["n", "lo", "hi"]))
             if compiled is not None:
                 table = _run_sql(self._cursor, compiled)
             else:
                 assert pinned is not None  # no usable cached SQL, so it was fetched
-                sql = str(ibis.to_sql(_stats_expression(pinned, self._workspace, self._req), dialect="duckdb"))
+                expr = _stats_expression(pinned, self._workspace, self._req, long_only=True)
+                sql = str(ibis.to_sql(expr, dialect="duckdb"))
                 table = self._cursor.sql(sql).to_arrow_table()
             self._row = table.to_pylist()[0]
         except BaseException as exc:
