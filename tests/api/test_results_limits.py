@@ -64,3 +64,10 @@ def test_webex_far_dates_and_huge_template_ids(api: Api, env: dict[str, Any]) ->
     assert r.status_code == 400 and "between 1900-01-01 and 2999-12-31" in r.text
     r = api.client.get("/v1/reports", params={"templateId": "99999999999999999999"}, headers=h)
     assert r.status_code == 400 and "templateId" in r.text
+
+
+def test_saved_report_defaults_cannot_name_another_template(api: Api, env: dict[str, Any]) -> None:
+    r = api.client.post(f"{V}/workspaces/{env['ws']}/reports", headers=env["h"], json={
+        "name": "mixed", "reportTemplateName": "CallList",
+        "defaults": {"reportTemplateName": "CallSummaryByUser"}})
+    check_error(r, 400, "contradicts")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from callboard.service import engine
-from callboard.service.errors import NotFound
+from callboard.service.errors import BadRequest, NotFound
 from callboard.service.schemas import ReportCreate, ReportPublic, ReportUpdate
 from callboard.service.tenancy import parse_id
 from callboard.settings import Settings
@@ -23,6 +23,13 @@ def public(report: SavedReport) -> ReportPublic:
 
 def _validate(settings: Settings, workspace: Workspace, template: str, defaults: dict) -> None:
     """Refuse a saved report that could never run: its defaults must resolve now, as a request would."""
+    named = defaults.get("reportTemplateName") if isinstance(defaults, dict) else None
+    if named is not None and named != template:
+        raise BadRequest(
+            f"defaults.reportTemplateName {named!r} contradicts reportTemplateName {template!r}.",
+            [{"description": "Leave reportTemplateName out of defaults, or make the two agree.",
+              "field": "defaults.reportTemplateName"}],
+        )
     engine.resolve(settings, workspace, {}, report=SavedReport(template=template, defaults=defaults))
 
 
