@@ -35,7 +35,7 @@ from callboard.reports.request import Condition, ResolvedRequest
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
 from callboard.reports.templates.helpers import add_seconds, drop_short_calls, segment_view
 from callboard.settings import Settings
-from callboard.warehouse.store import WORKSPACE_COLUMN, Warehouse
+from callboard.warehouse.store import Warehouse
 
 SUMMARY_FIELDS: tuple[str, ...] = ("ans", "ref", "lost", "ring", "duration")
 
@@ -248,7 +248,13 @@ def _sentinel_request(req: ResolvedRequest) -> ResolvedRequest:
     return replace(req, conditions=conds)
 
 
-def _cache_key(kind: str, warehouse: Warehouse, sentinel_req: ResolvedRequest,
+def _workspace_sentinel(warehouse: Warehouse) -> bool:
+    """Whether the workspace can be a sentinel: only when ``segments`` is ``Warehouse``'s own (a
+    filter on the workspace column whatever its value); a subclass's may depend on the value."""
+    return getattr(type(warehouse), "segments", None) is Warehouse.segments
+
+
+def _cache_key(kind: str, warehouse: Warehouse, workspace: str, sentinel_req: ResolvedRequest,
                ctx: BuildContext | None) -> tuple[Any, ...] | None:
     if warehouse.engine != "duckdb" or sentinel_req.template.name not in _CACHEABLE_TEMPLATES:
         return None
@@ -256,26 +262,34 @@ def _cache_key(kind: str, warehouse: Warehouse, sentinel_req: ResolvedRequest,
     if ctx is not None:
         shape = (tuple((to, off) for _, to, off in ctx.offsets[:-1]), ctx.offsets[-1][2])
     r = sentinel_req
-    return (kind, id(warehouse), r.template.name, r.request.model_dump_json(exclude={"metadata"}),
+    ws_key = None if _workspace_sentinel(warehouse) else workspace
+    return (kind, id(warehouse), ws_key, r.template.name, r.request.model_dump_json(exclude={"metadata"}),
             repr(r.conditions), tuple(r.display_fields), tuple(r.child_fields), tuple(r.sort), r.weekdays,
             r.tz, shape)
 
 
-def _fill(sql: str, workspace: str, req: ResolvedRequest) -> str | None:
+def _build_args(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> tuple[str, ResolvedRequest]:
+    """What a cacheable expression is built with: sentinel workspace (when sound) and period."""
+    return (_WS_SENTINEL if _workspace_sentinel(warehouse) else workspace), _sentinel_request(req)
+
+
+def _fill(sql: str, workspace: str, req: ResolvedRequest, *, ws_sentinel: bool = True) -> str | None:
     """The cached SQL with the real workspace and period bounds, or None if a sentinel is not
     exactly where it should be (then the caller compiles the real expression)."""
     quoted = "'" + _WS_SENTINEL + "'"
     lo_text, hi_text = _ts_sql(_LO_SENTINEL), _ts_sql(_HI_SENTINEL)
     rest = sql.replace(quoted, "").replace(lo_text, "").replace(hi_text, "")
-    if quoted not in sql or _WS_SENTINEL in rest or "1111" in rest or "1222" in rest:
+    if (ws_sentinel and quoted not in sql) or _WS_SENTINEL in rest or "1111" in rest or "1222" in rest:
         return None  # a sentinel rendered in some other form: do not guess
+    if not ws_sentinel and quoted in sql:
+        return None
     if req.period is None:
         if lo_text in sql or hi_text in sql:
             return None
     else:
         sql = sql.replace(lo_text, _ts_sql(req.period.start_utc.replace(tzinfo=None)))
         sql = sql.replace(hi_text, _ts_sql(req.period.end_utc.replace(tzinfo=None)))
-    return sql.replace(quoted, "'" + workspace.replace("'", "''") + "'")
+    return sql.replace(quoted, "'" + workspace.replace("'", "''") + "'") if ws_sentinel else sql
 
 
 def _cached(key: tuple[Any, ...]) -> _Compiled | None:
@@ -286,28 +300,40 @@ def _cached(key: tuple[Any, ...]) -> _Compiled | None:
         return hit
 
 
+def _lookup(kind: str, warehouse: Warehouse, workspace: str, req: ResolvedRequest,
+            ctx: BuildContext | None) -> tuple[tuple[Any, ...] | None, _Compiled | None]:
+    """The cache key of this request's shape (None: not cacheable) and its filled SQL if cached."""
+    key = _cache_key(kind, warehouse, workspace, _sentinel_request(req), ctx)
+    hit = _cached(key) if key is not None else None
+    if hit is None:
+        return key, None
+    sql = _fill(hit.sql, workspace, req, ws_sentinel=_workspace_sentinel(warehouse))
+    return key, None if sql is None else _Compiled(sql, hit.schema, hit.names)
+
+
+def _compile_into(key: tuple[Any, ...], warehouse: Warehouse, workspace: str, req: ResolvedRequest,
+                  expr: ir.Table, names: list[str]) -> _Compiled | None:
+    """Compile an expression built with :func:`_build_args`, keep it under ``key``, return it filled."""
+    if expr.op().find(ops.InMemoryTable):
+        return None
+    entry = _Compiled(str(warehouse.con.compile(expr)), expr.schema(), names)
+    with _sql_cache_lock:
+        _sql_cache[key] = entry
+        while len(_sql_cache) > _SQL_CACHE_SIZE:
+            _sql_cache.popitem(last=False)
+    sql = _fill(entry.sql, workspace, req, ws_sentinel=_workspace_sentinel(warehouse))
+    return None if sql is None else _Compiled(sql, entry.schema, entry.names)
+
+
 def _compiled(kind: str, warehouse: Warehouse, workspace: str, req: ResolvedRequest, ctx: BuildContext | None,
               build: Callable[[str, ResolvedRequest], tuple[ir.Table, list[str]]]) -> _Compiled | None:
     """The SQL for ``build(workspace, req)`` with the real literals, from the cache when this shape
     was compiled before; None when the request cannot use the cache."""
-    sentinel_req = _sentinel_request(req)
-    key = _cache_key(kind, warehouse, sentinel_req, ctx)
-    if key is None:
-        return None
-    hit = _cached(key)
-    if hit is None:
-        expr, names = build(_WS_SENTINEL, sentinel_req)
-        if expr.op().find(ops.InMemoryTable):
-            return None
-        hit = _Compiled(str(warehouse.con.compile(expr)), expr.schema(), names)
-        with _sql_cache_lock:
-            _sql_cache[key] = hit
-            while len(_sql_cache) > _SQL_CACHE_SIZE:
-                _sql_cache.popitem(last=False)
-    sql = _fill(hit.sql, workspace, req)
-    if sql is None:
-        return None
-    return _Compiled(sql, hit.schema, hit.names)
+    key, hit = _lookup(kind, warehouse, workspace, req, ctx)
+    if key is None or hit is not None:
+        return hit
+    expr, names = build(*_build_args(warehouse, workspace, req))
+    return _compile_into(key, warehouse, workspace, req, expr, names)
 
 
 def _run_sql(con: Any, compiled: _Compiled) -> pa.Table:
@@ -332,23 +358,10 @@ def _report_table(warehouse: Warehouse, workspace: str, req: ResolvedRequest, ct
         return expr.to_pyarrow(), names
 
 
-class _PinnedSegments:
-    """``Warehouse.segments`` on a table expression fetched once, so building on it makes no
-    catalogue call (the background thread must not use the report's connection)."""
-
-    def __init__(self, warehouse: Warehouse) -> None:
-        self.engine = warehouse.engine
-        self._calls = warehouse.calls()
-
-    def segments(self, workspace: str) -> ir.Table:
-        t = self._calls
-        return t.filter(t[WORKSPACE_COLUMN] == workspace)
-
-
 _LONG_SECONDS = 86_400.0  # the offset runs of a period reach one day past its end
 
 
-def _stats_expression(warehouse: Warehouse | _PinnedSegments, workspace: str, req: ResolvedRequest,
+def _stats_expression(warehouse: Warehouse, workspace: str, req: ResolvedRequest,
                       *, long_only: bool = False) -> ir.Table:
     """The pre-query: segments passing the segment-stage filters (``n``, for ``effort``) and their
     time span (``lo`` = first start, ``hi`` = last end). Built on the stored table when every
@@ -364,7 +377,7 @@ def _stats_expression(warehouse: Warehouse | _PinnedSegments, workspace: str, re
         t = _apply(warehouse.segments(workspace), seg_conds)
         end = add_seconds(t.start, t.duration)  # segment_view's ``end``
     else:
-        t = prepare(warehouse, workspace, req)  # type: ignore[arg-type]
+        t = prepare(warehouse, workspace, req)
         end = t.end
     hi = end.max(where=t.duration > _LONG_SECONDS) if long_only else end.max()
     return t.aggregate(n=t.count(), lo=t.start.min(), hi=hi)
@@ -377,13 +390,14 @@ class _BackgroundStats:
     def __init__(self, warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> None:
         self._cursor = warehouse.con.con.cursor()
         self._warehouse, self._workspace, self._req = warehouse, workspace, req
-        # SQL compiled before needs no table expression; otherwise fetch it here (a catalogue call
-        # on the report's connection, which the thread must not make)
-        key = _cache_key("stats", warehouse, _sentinel_request(req), None)
-        hit = _cached(key) if key is not None else None
-        sql = _fill(hit.sql, workspace, req) if hit is not None else None
-        self._hit = _Compiled(sql, hit.schema, hit.names) if hit is not None and sql is not None else None
-        self._pinned = _PinnedSegments(warehouse) if self._hit is None else None
+        # Cached SQL needs nothing more. Otherwise the expression is built here: building makes a
+        # catalogue call on the report's connection, which the thread must not use; the thread
+        # compiles it (the costly part) and runs it on its own cursor.
+        self._key, self._hit = _lookup("stats", warehouse, workspace, req, None)
+        self._expr: ir.Table | None = None
+        if self._hit is None:
+            ws, r = _build_args(warehouse, workspace, req) if self._key is not None else (workspace, req)
+            self._expr = _stats_expression(warehouse, ws, r, long_only=True)
         self._row: dict[str, Any] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="report-stats", daemon=True)
@@ -391,20 +405,18 @@ class _BackgroundStats:
 
     def _run(self) -> None:
         try:
-            pinned = self._pinned
-            if self._hit is not None:
-                compiled: _Compiled | None = self._hit
-            else:
-                compiled = _compiled("stats", self._warehouse, self._workspace, self._req, None,
-                                     lambda ws, r: (_stats_expression(pinned, ws, r, long_only=True),
-                                                    ["n", "lo", "hi"]))
+            compiled = self._hit
+            if compiled is None and self._key is not None:
+                assert self._expr is not None
+                compiled = _compile_into(self._key, self._warehouse, self._workspace, self._req, self._expr,
+                                         ["n", "lo", "hi"])
             if compiled is not None:
                 table = _run_sql(self._cursor, compiled)
-            else:
-                assert pinned is not None  # no usable cached SQL, so it was fetched
-                expr = _stats_expression(pinned, self._workspace, self._req, long_only=True)
-                sql = str(ibis.to_sql(expr, dialect="duckdb"))
-                table = self._cursor.sql(sql).to_arrow_table()
+            elif self._key is None:  # not cacheable: built with the real values
+                assert self._expr is not None
+                table = self._cursor.sql(str(ibis.to_sql(self._expr, dialect="duckdb"))).to_arrow_table()
+            else:  # cacheable but the SQL could not be filled: result() runs it on the caller's thread
+                return
             self._row = table.to_pylist()[0]
         except BaseException as exc:
             self._error = exc
@@ -417,7 +429,9 @@ class _BackgroundStats:
         self._cursor.close()
         if self._error is not None:
             raise self._error
-        assert self._row is not None
+        if self._row is None:
+            expr = _stats_expression(self._warehouse, self._workspace, self._req, long_only=True)
+            self._row = expr.to_pyarrow().to_pylist()[0]
         return self._row
 
 
