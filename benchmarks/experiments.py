@@ -141,16 +141,15 @@ def rollup_patch() -> list[tuple[Any, str, Any]]:
 
 
 def prequery_patch() -> list[tuple[Any, str, Any]]:
-    """The former pre-query: on the derived-field view, run to completion before the report."""
+    """The former pre-query: on the derived-field view (count, first start, last end), run to
+    completion before the report."""
     from callboard.reports import runner
 
-    def stats_on_view(warehouse: Any, workspace: str, req: Any) -> Any:
-        t = runner.prepare(warehouse, workspace, req)
-        return t.aggregate(n=t.count(), lo=t.start.min(), hi=t.end.max())
-
     class Sequential:
-        def __init__(self, warehouse: Any, expr: Any) -> None:
-            self._row = expr.to_pyarrow().to_pylist()[0]
+        def __init__(self, warehouse: Any, workspace: str, req: Any) -> None:
+            t = runner.prepare(warehouse, workspace, req)
+            stats = t.aggregate(n=t.count(), lo=t.start.min(), hi=t.end.max(), long=t.duration.max())
+            self._row = stats.to_pyarrow().to_pylist()[0]
 
         def interrupt(self) -> None:
             pass
@@ -158,7 +157,7 @@ def prequery_patch() -> list[tuple[Any, str, Any]]:
         def result(self) -> dict[str, Any]:
             return self._row
 
-    return [(runner, "_stats_expression", stats_on_view), (runner, "_BackgroundStats", Sequential)]
+    return [(runner, "_BackgroundStats", Sequential)]
 
 
 def sqlcache_patch() -> list[tuple[Any, str, Any]]:
