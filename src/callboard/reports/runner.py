@@ -489,6 +489,7 @@ def run_report(
             with suppress(Exception):  # the report's own error is the one to report
                 background.result()
         raise
+    queries = 2  # the segment count (effort) and the report itself
     if background is not None:
         row = background.result()
         assert req.period is not None
@@ -498,10 +499,12 @@ def run_report(
             # it, as the sequential path would have
             with _guard(warehouse, timeout, cancelled):
                 span = _stats_expression(warehouse, workspace, req).to_pyarrow().to_pylist()[0]
+            queries += 1
             covered_to = req.period.end_utc.replace(tzinfo=None) + timedelta(days=1)
             if span["hi"] is not None and span["hi"] > covered_to:
                 ctx = BuildContext.create(warehouse.engine, _offset_runs(req, span["lo"], span["hi"]))
                 table, names = _report_table(warehouse, workspace, req, ctx, timeout, cancelled)
+                queries += 1
     examined = int(row["n"] or 0)
     query_ms = int((time.perf_counter() - t0) * 1000)
 
@@ -521,7 +524,7 @@ def run_report(
         row_limit_exceeded=exceeded,
         effort=round(examined / 1000, 3),
         query_duration_ms=query_ms,
-        query_count=2,
+        query_count=queries,
         columns=display,
     )
 
