@@ -177,12 +177,14 @@ def test_runner_failure_is_the_status_message(settings: Settings, db: Database) 
     rid = enqueue(db, 1)[0]
 
     def broken(*_: Any) -> Any:
-        raise ValueError("the engine refused the query")
+        raise ValueError("the engine refused the query\nLINE 1: SELECT secret_column FROM calls")
 
     assert Worker(settings, db, None, runner=broken).run_once()
     r = row(db, rid)
     assert r.status == RequestStatus.FAILED
-    assert r.status_message == "Report processing failed: the engine refused the query"
+    # the reason's first line reaches the client; the SQL the engine echoed stays in the log
+    assert r.status_message == (f"Report processing failed: the engine refused the query "
+                                f"(request {rid}; details in the server log)")
     assert list(settings.results_dir.iterdir()) == []
 
 

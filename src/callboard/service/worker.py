@@ -135,7 +135,11 @@ class Worker:
                 log.info("request %s cancelled", job.id)
             else:
                 reason = str(exc).strip() or type(exc).__name__
-                queue.end(self.db, job, RequestStatus.FAILED, f"Report processing failed: {reason}"[:2000])
+                # Clients see the first line only: engine errors go on to echo SQL and file paths,
+                # which stay in the server log under the request id.
+                shown = reason.splitlines()[0][:300]
+                queue.end(self.db, job, RequestStatus.FAILED,
+                          f"Report processing failed: {shown} (request {job.id}; details in the server log)")
                 log.warning("request %s failed: %s", job.id, reason, exc_info=True)
         finally:
             done.set()
