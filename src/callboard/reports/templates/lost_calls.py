@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 
 from callboard.calls.schema import DIR_INCOMING, DIR_OUTGOING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import add_seconds, call_rollup, flag, seconds_between
+from callboard.reports.templates.helpers import add_seconds, first_by, flag, seconds_between
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -148,13 +148,30 @@ def with_normal_number(t: ir.Table, column: str, out: str, rule: CountryRule | N
     return j.drop("_raw").rename({out: "_norm"})
 
 
+def _caller_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
+    """The columns of :func:`helpers.call_rollup` that lost calls need (``connId``, ``start``,
+    ``cli``/``cliName``/``callDir`` of the first segment, the first hunt group, ``ans``, ``lost``), by
+    the same definitions, one row per ``connId`` -- without the rollup's other arg-mins (arg-min over
+    wide structs of strings is what makes the full rollup slow on DuckDB)."""
+    eng = ctx.engine
+    key = ibis.struct({"s": segs.start, "d": segs.docId})
+    j = segs.group_by("connId").aggregate(
+        c_start=segs.start.min(), c_ans=segs.ans.max(), c_lost=segs.lost.max(),
+        f=first_by(ibis.struct({"cli": segs.cli, "cliName": segs.cliName, "callDir": segs.callDir}), key, eng),
+        h=first_by(ibis.struct({"num": segs.hgNum, "name": segs.hgName}), key, eng, where=segs.hgNum.notnull()),
+    )
+    return j.select("connId", start=j.c_start, cli=j.f["cli"], cliName=j.f["cliName"], hgNum=j.h["num"],
+                    hgName=j.h["name"], callDir=j.f["callDir"].cast("int64"), ans=j.c_ans.cast("int64"),
+                    lost=j.c_lost.cast("int64"))
+
+
 def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
     """One row per lost incoming call: ``connId``, ``start``, ``hgNum``/``hgName`` (the call's first
     hunt group), ``cli``/``cliName`` as presented, ``number`` (:func:`normal_number`, null when
     withheld), ``isLast`` (1 on the caller's latest lost call; every withheld call is its own
     caller), ``returned`` and ``returnedAt`` (of that latest call; 0/null on the others)."""
     rule = country_rule(req.request.countryCode)
-    calls = call_rollup(segments, ctx)
+    calls = _caller_rollup(segments, ctx)
     lost = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 0) & (calls.lost == 1))
     lost = with_normal_number(lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName"), "cli", "number",
                               rule)
