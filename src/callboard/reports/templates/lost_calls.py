@@ -183,8 +183,9 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     contacts = (answered_in.select(craw=answered_in.cli, t=answered_in.start)
                 .union(outgoing.select(craw=outgoing.calledUserNum, t=outgoing.start.cast(answered_in.start.type())),
                        distinct=False))
+    # no ``cnum IS NOT NULL`` filter: the equi-join below drops null numbers anyway, and DuckDB would
+    # push that filter below the DISTINCT of with_normal_number, normalising every row, not every number
     contacts = with_normal_number(contacts, "craw", "cnum", rule)
-    contacts = contacts.filter(contacts.cnum.notnull())
     last = lost.filter((lost.isLast == 1) & lost.number.notnull()).select(lnum="number", lstart="start")
     window_s = ibis.literal(float(req.request.callbackWindowHours) * 3600.0)
     hits = last.join(contacts, [last.lnum == contacts.cnum, contacts.t > last.lstart,
