@@ -196,6 +196,20 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
                     returned=flag(j.returnedAt.notnull()), returnedAt=j.returnedAt)
 
 
+def _last_by(value: ir.StructValue, key: ir.StructValue, engine: str) -> ir.StructValue:
+    """The struct ``value`` of the row with the largest ``key`` -- the arg-max twin of
+    :func:`helpers.first_by` (DuckDB's hash-aggregate ``arg_max``; elsewhere Ibis's ``argmax``)."""
+    if engine == "duckdb":
+        udf = ibis.udf.agg.builtin(_arg_max_stub, name="arg_max", signature=((value.type(), key.type()), value.type()))
+        return udf(value, key)
+    return value.argmax(key)
+
+
+def _arg_max_stub(value: ir.Value, key: ir.Value) -> ir.Value:  # pragma: no cover - never called
+    """Placeholder body for DuckDB's builtin ``arg_max`` (the signature is given at the call)."""
+    raise NotImplementedError
+
+
 class UnreturnedLostCalls(Template):
     name = "UnreturnedLostCalls"
     description = ("One row per caller number with lost incoming calls: how often and when they tried, and "
@@ -228,15 +242,17 @@ class UnreturnedLostCalls(Template):
         lost = lost_calls(segments, req, ctx)
         # withheld calls share the key "" (a normal number is never empty), so joins stay equi-joins
         lost = lost.mutate(_k=ibis.coalesce(lost.number, ""))
-        per = lost.group_by("_k").aggregate(
+        # the last lost call's own values (for the withheld row: the latest withheld call's), picked in
+        # the same aggregation (a window + self-join would evaluate lost_calls twice)
+        latest = ibis.struct({"cliName": lost.cliName, "hgNum": lost.hgNum, "hgName": lost.hgName,
+                              "returned": lost.returned, "returnedAt": lost.returnedAt})
+        j = lost.group_by("_k").aggregate(
             number=lost.number.max(), attempts=lost.count(), firstAttempt=lost.start.min(),
-            lastAttempt=lost.start.max())
-        # the last lost call's own values (for the withheld row: the latest withheld call's)
-        w = ibis.window(group_by=lost._k, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
-        latest = (lost.mutate(_rn=ibis.row_number().over(w)).filter(lambda t: t._rn == 0)
-                  .select(lk="_k", cliName="cliName", hgNum="hgNum", hgName="hgName", returned="returned",
-                          returnedAt="returnedAt"))
-        j = per.join(latest, per._k == latest.lk)
+            lastAttempt=lost.start.max(),
+            _l=_last_by(latest, ibis.struct({"s": lost.start, "c": lost.connId}), ctx.engine))
+        j = j.select("number", "attempts", "firstAttempt", "lastAttempt", cliName=j._l["cliName"],
+                     hgNum=j._l["hgNum"], hgName=j._l["hgName"], returned=j._l["returned"],
+                     returnedAt=j._l["returnedAt"])
         withheld = j.number.isnull()
         returned_at = ibis.cases((withheld, ibis.null("timestamp")), else_=j.returnedAt)
         return j.select(
