@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -391,10 +392,11 @@ class Case:
     template: str
     kind: str  # "list" (rows written as a Parquet file, like callboard's snapshot) or "aggregate"
     sql: Callable[[Dialect, Scope], str]
-    pandas: Callable[[pd.DataFrame, Scope], pd.DataFrame]
+    pandas: Callable[[pd.DataFrame, Scope], pd.DataFrame] | None  # None: no pandas competitor written
     checks: tuple[str, ...]  # numeric columns summed to compare answers (plus the row count)
     scopes: tuple[str, ...] = ("ws", "all")
     columns: tuple[str, ...] = field(default_factory=tuple)  # columns pandas needs (empty: all)
+    params: dict[str, Any] = field(default_factory=dict)  # extra request fields (same for every engine)
 
 
 _TIME_CHECKS = ("calls", "segments", "ans", "lost", "ring", "talk", "peakConcurrent")
@@ -411,6 +413,15 @@ CASES: dict[str, Case] = {
     **{name: Case(name, "aggregate", sql_by_time(name), pd_by_time(name), _TIME_CHECKS,
                   scopes=("ws", "all") if name == "CallsByDate" else ("ws",)) for name in TIME_KEYS},
 }
+
+
+
+
+def all_cases() -> dict[str, Case]:
+    """The core cases above plus the call-centre analytics ones (kept in their own modules)."""
+    from benchmarks import cases_lost, cases_usage
+
+    return {**CASES, **cases_lost.CASES, **cases_usage.CASES}
 
 
 # ---- answers ----------------------------------------------------------------------------------------------

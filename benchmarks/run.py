@@ -49,6 +49,7 @@ from benchmarks import data  # noqa: E402
 
 NOW = datetime(2026, 2, 1, tzinfo=UTC)  # reference time: 2025 is wholly in the past
 YEAR = ("2025-01-01T00:00:00", "2026-01-01T00:00:00")
+CASES = C.all_cases()
 ALL_TZ = "Europe/London"
 
 
@@ -131,7 +132,8 @@ def scope_for(name: str, manifest: data.Manifest, template: str) -> tuple[C.Scop
 
     ws = manifest.workspaces[0]
     tz = ws.time_zone if name == "ws" else ALL_TZ
-    b = body(template, tz)
+    case = CASES.get(template)
+    b = {**body(template, tz), **(case.params if case else {})}
     req = resolve_request(b, now=NOW)
     assert req.period is not None
     lo = req.period.start_utc.astimezone(UTC).replace(tzinfo=None)
@@ -171,7 +173,7 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
     duck.execute("SET TimeZone = 'UTC'")
     try:
         for row in rows:
-            case = C.CASES[row.template]
+            case = CASES[row.template]
             scope, b = scope_for(row.scope, manifest, row.template)
             req = resolve_request(b, now=NOW)
             ws = scope.workspace or BenchWarehouse.ALL
@@ -205,17 +207,18 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
             row.duck.note = "; ".join(diff)
             print(f" {row.duck.median:.3f} s{'' if not diff else ' DIFFERENT: ' + row.duck.note}", end="", flush=True)
 
-            if not skip_pandas:
+            if not skip_pandas and case.pandas is not None:
+                pandas_fn = case.pandas
                 print("; pandas …", end="", flush=True)
                 filters: list[Any] = [("start", ">=", scope.lo), ("start", "<", scope.hi)]
                 if scope.workspace:
                     filters.insert(0, ("workspace", "==", scope.workspace))
 
-                def pandas_run(case: C.Case = case, scope: C.Scope = scope, filters: list[Any] = filters) -> Any:
+                def pandas_run(fn: Any = pandas_fn, scope: C.Scope = scope, filters: list[Any] = filters) -> Any:
                     df = pq.read_table(data.PARQUET_FILE, filters=filters,
                                        columns=[c for c in pq.read_schema(data.PARQUET_FILE).names
                                                 if c not in ("extra", "workspace")]).to_pandas()
-                    return case.pandas(df, scope)
+                    return fn(df, scope)
 
                 out = measure(pandas_run, repeats if row.scope == "ws" else 1, row.pandas)
                 theirs_pd = pa.Table.from_pandas(out, preserve_index=False)
@@ -245,7 +248,7 @@ def run_pg(rows: list[Row], manifest: data.Manifest, repeats: int, timeout_s: in
             con.execute(f"SET statement_timeout = '{timeout_s}s'")
             con.execute("SELECT count(*) FROM calls").fetchone()  # warm the cache a little
             for row in rows:
-                case = C.CASES[row.template]
+                case = CASES[row.template]
                 scope, _ = scope_for(row.scope, manifest, row.template)
                 sql = case.sql(C.PG, scope)
                 print(f"  {row.template} [{row.scope}] postgres …", end="", flush=True)
@@ -410,10 +413,10 @@ def main() -> None:
 
     from callboard.reports.templates import TEMPLATES
 
-    wanted = [t for t in args.templates.split(",") if t] or list(C.CASES)
-    missing = [t for t in wanted if t not in C.CASES]
+    wanted = [t for t in args.templates.split(",") if t] or list(CASES)
+    missing = [t for t in wanted if t not in CASES]
     if missing:
-        raise SystemExit(f"no benchmark case for {missing}; cases: {', '.join(C.CASES)}")
+        raise SystemExit(f"no benchmark case for {missing}; cases: {', '.join(CASES)}")
     landed = [t for t in wanted if t in TEMPLATES]
     skipped = [t for t in wanted if t not in TEMPLATES]
     info = machine()
@@ -427,7 +430,7 @@ def main() -> None:
     print(f"data: {manifest.rows:,} segments in {len(manifest.workspaces)} workspaces "
           f"(built in {manifest.build_seconds + manifest.optimize_seconds + manifest.parquet_seconds:.0f} s, "
           f"cached; ready in {time.perf_counter() - t0:.1f} s)", flush=True)
-    rows = [Row(t, s) for t in landed for s in scopes if s in C.CASES[t].scopes]
+    rows = [Row(t, s) for t in landed for s in scopes if s in CASES[t].scopes]
     results: dict[str, Any] = {"machine": info, "repeats": repeats, "manifest_rows": manifest.rows,
                                "started": datetime.now(UTC).isoformat()}
     tmp = Path(tempfile.mkdtemp(prefix="callboard-bench-"))
