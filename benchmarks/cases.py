@@ -419,9 +419,15 @@ CASES: dict[str, Case] = {
 
 def all_cases() -> dict[str, Case]:
     """The core cases above plus the call-centre analytics ones (kept in their own modules)."""
-    from benchmarks import cases_lost, cases_usage
+    from dataclasses import replace
 
-    return {**CASES, **cases_lost.CASES, **cases_usage.CASES}
+    from benchmarks import cases_lost, cases_pandas, cases_usage
+
+    merged = {**CASES, **cases_lost.CASES, **cases_usage.CASES}
+    for name, fn in cases_pandas.PANDAS.items():
+        if name in merged:
+            merged[name] = replace(merged[name], pandas=fn)
+    return merged
 
 
 # ---- answers ----------------------------------------------------------------------------------------------
