@@ -17,6 +17,8 @@ ring 5+10+3+30+2 = 50, duration 65+10+123+30+42 = 270.
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import orjson
@@ -251,3 +253,36 @@ def test_openapi_describes_models_and_errors(api: Api) -> None:
     assert {"200", "202", "401", "403", "404", "410"} <= set(data_op["responses"])
     ingest = spec["paths"][f"{V}/workspaces/{{workspaceId}}/calls"]["post"]
     assert {"application/json", "text/csv", "application/x-ndjson"} <= set(ingest["requestBody"]["content"])
+
+
+def test_prefer_wait_answers_when_the_request_ends(api: Api) -> None:
+    """RFC 7240 ``Prefer: wait=N``: the read is held until the worker publishes the result, so one
+    GET replaces polling; with nobody to run it, the answer is the usual 202 after N seconds."""
+    token, ws, report = setup(api)
+    h = api.auth(token)
+    base = f"{V}/workspaces/{ws}/reports/{report}/requests"
+    rid = api.request(token, ws, report)
+
+    waited = api.client.get(f"{base}/{rid}/data", headers={**h, "Prefer": "wait=1"})
+    assert waited.status_code == 202 and waited.headers["Preference-Applied"] == "wait=1"
+    assert int(waited.headers["Retry-After"]) >= 1
+
+    ran: list[int] = []
+    worker = threading.Thread(target=lambda: (time.sleep(0.3), ran.append(api.work())))
+    worker.start()
+    t0 = time.monotonic()
+    r = api.client.get(f"{base}/{rid}/data", params={"page": 1, "pageSize": 2},
+                       headers={**h, "Prefer": "respond-async, wait=20"})
+    elapsed = time.monotonic() - t0
+    worker.join()
+    assert ran == [1]
+    assert r.status_code == 200 and r.headers["Preference-Applied"] == "wait=20"
+    doc = r.json()
+    assert doc["totalCount"] == 5 and len(doc["data"]) == 2 and doc["summary"][0]["ans"] == 3
+    assert elapsed < 15  # answered when the worker finished, not at the end of the wait
+
+    # the status route honours it too; a finished request answers at once, without the header's wait
+    s = api.client.get(f"{base}/{rid}", headers={**h, "Prefer": "wait=30"})
+    assert s.status_code == 200 and s.json()["state"] == "complete"
+    plain = api.client.get(f"{base}/{rid}", headers=h)
+    assert "Preference-Applied" not in plain.headers

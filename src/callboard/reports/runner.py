@@ -625,5 +625,7 @@ def write_snapshot(table: pa.Table, path: Path, req: ResolvedRequest) -> None:
             b"callboard.created": datetime.now(UTC).isoformat().encode()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=64 * 1024)
+    # plain (not dictionary) encoding: a third faster to write and a little faster to read back for
+    # pages, JSON and CSV, for ~10 % more bytes under zstd (docs/performance.md)
+    pq.write_table(table, tmp, compression="zstd", row_group_size=64 * 1024, use_dictionary=False)
     os.replace(tmp, path)

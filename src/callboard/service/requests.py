@@ -7,6 +7,7 @@ order; ``data`` is streamed from the Parquet snapshot so memory does not grow wi
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -17,12 +18,13 @@ import orjson
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from callboard.service import engine
+from callboard.service import endings, engine
 from callboard.service.errors import BadRequest, Gone, NotFound
 from callboard.service.queue import STATUS_MESSAGES
 from callboard.service.tenancy import parse_id
 from callboard.service.worker import wake_workers
 from callboard.settings import Settings
+from callboard.store.db import Database
 from callboard.store.models import ReportRequest, RequestStatus, SavedReport, Workspace, utcnow
 
 
@@ -80,6 +82,20 @@ def get_request(
     if row is None or row.workspace_id != workspace.id or (report is not None and row.report_id != report.id):
         raise NotFound(f"Request {request_id} not found.")
     return row
+
+
+def read_when_ended(db: Database, workspace: Workspace, request_id: str, *, report: SavedReport | None = None,
+                    wait_seconds: float = 0.0) -> ReportRequest:
+    """The request's row, read again until it has ended (complete, failed, cancelled, expired) or
+    ``wait_seconds`` have passed -- the server side of ``Prefer: wait``. With no wait: one read."""
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    while True:
+        with db.session() as session:
+            row = get_request(session, workspace, request_id, report=report)
+        remaining = deadline - time.monotonic()
+        if effective_status(row) not in (RequestStatus.QUEUED, RequestStatus.RUNNING) or remaining <= 0:
+            return row
+        endings.wait(remaining)
 
 
 def list_requests(session: Session, workspace: Workspace, report: SavedReport | None) -> list[ReportRequest]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from callboard.service import queue
+from callboard.service import endings, queue
 from callboard.service.queue import Figures, Job
 from callboard.settings import Settings
 from callboard.store.db import Database
@@ -143,6 +143,7 @@ class Worker:
                 log.warning("request %s failed: %s", job.id, reason, exc_info=True)
         finally:
             done.set()
+            endings.announce()  # the final state is committed (or the attempt was taken over)
             beat.join(timeout=5)
             temp.unlink(missing_ok=True)
 

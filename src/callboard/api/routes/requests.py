@@ -6,6 +6,7 @@ Both path spellings of the reference API work: ``.../requests/{id}`` (its worked
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
@@ -61,23 +62,40 @@ def _submit(request: Request, ctx: ContextDep, workspace: Workspace, report: Sav
     })
 
 
-def _status(ctx: ContextDep, workspace: Workspace, report: SavedReport | None, request_id: str) -> JSONResponse:
-    with ctx.db.session() as session:
-        doc = svc.status_document(svc.get_request(session, workspace, request_id, report=report))
-    return JSONResponse(doc, media_type=JSON_TYPE)
+MAX_WAIT_SECONDS = 30  # the longest ``Prefer: wait`` honoured (a request thread is held meanwhile)
+_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?(\d+(?:\.\d+)?)\"?", re.IGNORECASE)
+
+
+def _prefer_wait(request: Request) -> float:
+    """Seconds of RFC 7240 ``Prefer: wait=N`` (0 without it), capped at ``MAX_WAIT_SECONDS``."""
+    for value in request.headers.getlist("prefer"):
+        if m := _WAIT.search(value):
+            return min(float(m.group(1)), MAX_WAIT_SECONDS)
+    return 0.0
+
+
+def _applied(wait: float) -> dict[str, str]:
+    return {"Preference-Applied": f"wait={wait:g}"} if wait else {}
+
+
+def _status(request: Request, ctx: ContextDep, workspace: Workspace, report: SavedReport | None,
+            request_id: str) -> JSONResponse:
+    wait = _prefer_wait(request)
+    row = svc.read_when_ended(ctx.db, workspace, request_id, report=report, wait_seconds=wait)
+    return JSONResponse(svc.status_document(row), media_type=JSON_TYPE, headers=_applied(wait))
 
 
 def _data(request: Request, ctx: ContextDep, workspace: Workspace, report: SavedReport | None,
           request_id: str, page: int | None, page_size: int | None) -> Response:
-    with ctx.db.session() as session:
-        row = svc.get_request(session, workspace, request_id, report=report)
+    wait = _prefer_wait(request)
+    row = svc.read_when_ended(ctx.db, workspace, request_id, report=report, wait_seconds=wait)
     state = svc.effective_status(row)
     if state in (RequestStatus.QUEUED, RequestStatus.RUNNING):
         return JSONResponse(svc.status_document(row), status_code=status.HTTP_202_ACCEPTED, media_type=JSON_TYPE,
-                            headers={"Retry-After": str(ctx.settings.retry_after_seconds)})
+                            headers={"Retry-After": str(ctx.settings.retry_after_seconds), **_applied(wait)})
     if state == RequestStatus.EXPIRED:
         raise Gone(f"The result of request {row.id} has expired (results are kept for a limited time).")
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = _applied(wait)
     if state == RequestStatus.COMPLETE:
         snapshot = svc.snapshot_of(row)
         plan = svc.plan_page(row, page, page_size)
@@ -126,15 +144,17 @@ def list_requests(_: ReadReports, report: ReportDep, workspace: WorkspaceDep, ct
 def _register_report_routes(spelling: str) -> None:
     base = REPORT_BASE + f"/{spelling}/{{requestId}}"
 
-    def get_status(requestId: str, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
+    def get_status(request: Request, requestId: str, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
                    ctx: ContextDep) -> Response:
-        """The results document without ``data``: status, figures and the resolved request."""
-        return _status(ctx, workspace, report, requestId)
+        """The results document without ``data``: status, figures and the resolved request.
+        ``Prefer: wait=N`` (RFC 7240, N ≤ 30) answers as soon as the request ends, or after N s."""
+        return _status(request, ctx, workspace, report, requestId)
 
     def get_data(request: Request, requestId: str, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
                  ctx: ContextDep, page: PageQuery = None, pageSize: PageSizeQuery = None) -> Response:
         """The whole results document (202 with ``Retry-After`` until complete); paged with
-        ``page`` and ``pageSize``, with a ``Link: rel="next"`` header while more rows follow."""
+        ``page`` and ``pageSize``, with a ``Link: rel="next"`` header while more rows follow.
+        ``Prefer: wait=N`` (RFC 7240, N ≤ 30) holds the answer until the request ends or N s pass."""
         return _data(request, ctx, workspace, report, requestId, page, pageSize)
 
     def delete(requestId: str, _: WriteReports, report: ReportDep, workspace: WorkspaceDep,
@@ -164,8 +184,9 @@ def create_adhoc_request(request: Request, _: ReadReports, workspace: WorkspaceD
 
 
 @router.get(ADHOC_BASE + "/requests/{requestId}", response_model=StatusDocument, operation_id="adhoc-requests-get")
-def get_adhoc_status(requestId: str, _: ReadReports, workspace: WorkspaceDep, ctx: ContextDep) -> Response:
-    return _status(ctx, workspace, None, requestId)
+def get_adhoc_status(request: Request, requestId: str, _: ReadReports, workspace: WorkspaceDep,
+                     ctx: ContextDep) -> Response:
+    return _status(request, ctx, workspace, None, requestId)
 
 
 @router.get(ADHOC_BASE + "/requests/{requestId}/data", response_model=None, responses=DATA_RESPONSES,
