@@ -86,6 +86,7 @@ class Timing:
     loads: list[float] = field(default_factory=list)
     ok: bool | None = None  # answer matches callboard's
     note: str = ""
+    at_least: float | None = None  # stopped at this many seconds (statement_timeout): the time is longer
 
     @property
     def median(self) -> float | None:
@@ -93,7 +94,7 @@ class Timing:
 
     def as_dict(self) -> dict[str, Any]:
         return {"median_s": self.median, "times_s": self.times, "load1": self.loads, "same_answer": self.ok,
-                "note": self.note}
+                "note": self.note, "at_least_s": self.at_least}
 
 
 def measure(fn: Callable[[], Any], repeats: int, t: Timing) -> Any:
@@ -266,6 +267,8 @@ def run_pg(rows: list[Row], manifest: data.Manifest, repeats: int, timeout_s: in
                 except Exception as exc:  # statement_timeout and the like: report, keep going
                     row.pg.note = f"{type(exc).__name__}: {str(exc).strip()[:120]}"
                     row.pg.times.clear()
+                    if "statement timeout" in str(exc):
+                        row.pg.at_least = float(timeout_s)
                     print(f" failed ({row.pg.note})", flush=True)
                     continue
                 cols = {n: [r[i] for r in fetched] for i, n in enumerate(names)}
@@ -390,11 +393,15 @@ def table(rows: list[Row]) -> str:
         def mark(t: Timing) -> str:
             return "" if t.ok in (None, True) else " ≠"
 
-        pg_note = f" ({r.pg.note[:30]})" if p is None and r.pg.note else ""
+        if p is None and r.pg.at_least:  # stopped by statement_timeout: a lower bound
+            pg_cell, pg_ratio = f"> {fmt_s(r.pg.at_least)}", f"> {ratio(r.pg.at_least, e)}"
+        else:
+            pg_cell = fmt_s(p) + mark(r.pg) + (f" ({r.pg.note[:30]})" if p is None and r.pg.note else "")
+            pg_ratio = ratio(p, e)
         lines.append(
             f"| {r.template} | {r.scope} | {r.result_rows:,} | {fmt_s(e)} | {fmt_s(r.http.median)} | "
-            f"{fmt_s(d)}{mark(r.duck)} | {fmt_s(p)}{mark(r.pg)}{pg_note} "
-            f"| {fmt_s(pdx)}{mark(r.pandas)} | {ratio(e, d)} | {ratio(p, e)} | {ratio(pdx, e)} | "
+            f"{fmt_s(d)}{mark(r.duck)} | {pg_cell} "
+            f"| {fmt_s(pdx)}{mark(r.pandas)} | {ratio(e, d)} | {pg_ratio} | {ratio(pdx, e)} | "
             f"{statistics.mean(r.engine.loads):.1f} |")
     return "\n".join(lines)
 
