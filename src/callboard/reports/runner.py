@@ -207,10 +207,6 @@ def build_expression(segs: ir.Table, req: ResolvedRequest, ctx: BuildContext) ->
 # SQL text as literals of the same type (a timestamp literal for MAKE_TIMESTAMP(...), a quoted
 # string). Only for templates whose build reads nothing else from the request that varies (their
 # modules are listed below); others, memtables and Spark compile as before.
-_CACHEABLE_TEMPLATES = frozenset({
-    "CallListByUserSegmented", "CallList", "CallSummaryByUser", "CallSummaryByHuntGroup",
-    "CallsByStartTime", "CallsByHourOfDay", "CallsByDayOfWeek", "CallsByDate",
-})
 _WS_SENTINEL = "cb-sentinel-workspace-5f0c2d71"
 _LO_SENTINEL = datetime(1111, 11, 11, 11, 11, 11, 111111)
 _HI_SENTINEL = datetime(1222, 12, 12, 12, 12, 12, 121212)
@@ -256,7 +252,7 @@ def _workspace_sentinel(warehouse: Warehouse) -> bool:
 
 def _cache_key(kind: str, warehouse: Warehouse, workspace: str, sentinel_req: ResolvedRequest,
                ctx: BuildContext | None) -> tuple[Any, ...] | None:
-    if warehouse.engine != "duckdb" or sentinel_req.template.name not in _CACHEABLE_TEMPLATES:
+    if warehouse.engine != "duckdb":
         return None
     shape = None
     if ctx is not None:
