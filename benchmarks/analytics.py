@@ -2,9 +2,10 @@
 
     python benchmarks/analytics.py [--repeats 3] [--scopes ws,all]
 
-No hand-written competitor exists for these templates yet (benchmarks/cases.py covers the core ones),
-so this prints callboard's own times only: one workspace's year (``ws``) and the whole table (``all``).
-Run benchmarks/run.py once first to build the cache.
+A quick look at callboard's own times only: one workspace's year (``ws``) and the whole table
+(``all``). The comparison with hand-written DuckDB SQL, PostgreSQL and pandas (benchmarks/cases_lost.py,
+cases_usage.py, cases_pandas.py) is ``benchmarks/run.py --templates <these>``. Run benchmarks/run.py
+once first to build the cache.
 """
 
 from __future__ import annotations
