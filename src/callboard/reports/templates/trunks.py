@@ -21,7 +21,8 @@ comparisons), each piece is moved to local time and split into the buckets it co
 an integer ``range``; the overlap of piece and bucket is its occupancy. Peaks come from a sweep: +1
 at a call start, −1 at its end and a 0 marker where each covered bucket piece begins, with a
 running sum ordered by (time, delta) -- ends before markers before starts, so intervals are
-half-open and a call running into a bucket counts there.
+half-open and a call running into a bucket counts there (a marker is left out where a call's own
+start already marks the level).
 """
 
 from __future__ import annotations
@@ -148,8 +149,12 @@ class TrunkUtilisation(Template):
         talked = talk_p.group_by("k").aggregate(_talk=talk_p.ov.sum())
 
         null_k = ibis.null("int64")
-        markers = occ.select("k", t=ibis.greatest(occ.ls, occ.k * period_us) - occ.off,
-                             d=ibis.literal(0, "int64")).distinct()
+        # a marker where a bucket piece begins -- except where a call starts inside its bucket: its own
+        # +1 event there (sorted after a marker) gives the level anyway, and most calls do; the sweep
+        # (one ordered window) then sorts ~30 % fewer events (TrunkUtilisation ws: 703 → 624 ms)
+        covered = occ.filter((occ.first == 0) | (occ.ls <= occ.k * period_us))
+        markers = covered.select("k", t=ibis.greatest(covered.ls, covered.k * period_us) - covered.off,
+                                 d=ibis.literal(0, "int64")).distinct()
         starts = occ.filter(occ.first == 1).select("k", t=occ.su, d=ibis.literal(1, "int64"))
         ends = spans.select(k=null_k, t=spans.eu, d=ibis.literal(-1, "int64"))
         events = markers.union(starts, distinct=False).union(ends, distinct=False)
