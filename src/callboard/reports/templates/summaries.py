@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import ibis.expr.types as ir
 
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import flag, ratio
+from callboard.reports.templates.helpers import count_where, ratio
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -52,8 +52,8 @@ def _segment_measures(s: ir.Table, threshold: float) -> dict[str, ir.Value]:
         "talk": s.talk.sum(),
         "avgTalk": s.talk.mean(where=answered),
         "duration": s.duration.sum(),
-        "_fast": flag(answered & (s.ring <= threshold)).sum(),
-        "_offered": flag(answered | (s.lost == 1)).sum(),
+        "_fast": count_where(s, answered & (s.ring <= threshold)),
+        "_offered": count_where(s, answered | (s.lost == 1)),
     }
 
 
@@ -101,9 +101,9 @@ class CallSummaryByHuntGroup(Template):
             a=s.ans.max(), lo=s.lost.max(), r=s.ref.max())
         calls = per_call.group_by("hgNum").aggregate(
             calls=per_call.count(),
-            ans=flag(per_call.a == 1).sum(),
-            lost=flag(per_call.lo == 1).sum(),
-            ref=flag((per_call.r == 1) & (per_call.a == 0) & (per_call.lo == 0)).sum(),
+            ans=count_where(per_call, per_call.a == 1),
+            lost=count_where(per_call, per_call.lo == 1),
+            ref=count_where(per_call, (per_call.r == 1) & (per_call.a == 0) & (per_call.lo == 0)),
         )
         seg = s.group_by("hgNum").aggregate(hgName=s.hgName.max(),
                                             **_segment_measures(s, req.service_level_threshold))

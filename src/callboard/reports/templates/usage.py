@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 
 from callboard.calls.schema import DIR_INCOMING, DIR_INTERNAL, DIR_OUTGOING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import flag
+from callboard.reports.templates.helpers import count_where, flag
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -95,9 +95,9 @@ class CallingUsage(Template):
 
         agg = per_call.group_by("userNum").aggregate(
             userName=per_call.name.max(),
-            incoming=flag(d == DIR_INCOMING).sum(),
-            outgoing=flag(d == DIR_OUTGOING).sum(),
-            internal=flag(d == DIR_INTERNAL).sum(),
+            incoming=count_where(per_call, d == DIR_INCOMING),
+            outgoing=count_where(per_call, d == DIR_OUTGOING),
+            internal=count_where(per_call, d == DIR_INTERNAL),
             incomingMinutes=minutes(DIR_INCOMING),
             outgoingMinutes=minutes(DIR_OUTGOING),
             internalMinutes=minutes(DIR_INTERNAL),
