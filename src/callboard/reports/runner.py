@@ -205,8 +205,9 @@ def build_expression(segs: ir.Table, req: ResolvedRequest, ctx: BuildContext) ->
 # from request to request: the workspace and the period's bounds. So the expression is built once
 # per shape with sentinel values in those places, compiled, and the real values are put into the
 # SQL text as literals of the same type (a timestamp literal for MAKE_TIMESTAMP(...), a quoted
-# string). Only for templates whose build reads nothing else from the request that varies (their
-# modules are listed below); others, memtables and Spark compile as before.
+# string). Every template qualifies: none reads anything else from the request that varies between
+# requests of one shape (tests/reports/test_sql_cache.py checks each against a fresh compile);
+# memtables and Spark compile as before.
 _WS_SENTINEL = "cb-sentinel-workspace-5f0c2d71"
 _LO_SENTINEL = datetime(1111, 11, 11, 11, 11, 11, 111111)
 _HI_SENTINEL = datetime(1222, 12, 12, 12, 12, 12, 121212)

@@ -79,8 +79,8 @@ class RingTimeDistribution(Template):
         calls = _ring_rollup(segments, ctx)
         inc = calls.filter((calls.callDir == DIR_INCOMING) & ((calls.ans == 1) | (calls.lost == 1)))
         bucket = ibis.cases(*[(inc.ring <= t, i + 1) for i, t in enumerate(limits)], else_=len(limits) + 1)
-        per = inc.group_by(_b=bucket).aggregate(answered=count_where(inc, inc.ans == 1),
-                                                     lost=count_where(inc, inc.ans == 0))
+        per = inc.group_by(_b=bucket).aggregate(
+            answered=count_where(inc, inc.ans == 1), lost=count_where(inc, inc.ans == 0))
         rows = (inc.aggregate(_offered=inc.count())
                 .select("_offered", bucket=ibis.literal(list(range(1, len(limits) + 2)), "array<int64>").unnest()))
         j = rows.left_join(per, rows.bucket == per._b)
