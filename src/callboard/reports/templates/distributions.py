@@ -19,7 +19,7 @@ from callboard.reports.templates.helpers import (
     add_seconds,
     call_rollup,
     count_where,
-    first_by,
+    first_value_by,
     ratio,
     seconds_between,
 )
@@ -36,11 +36,11 @@ def _ring_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
     key = ibis.struct({"s": segs.start, "d": segs.docId})
     j = segs.group_by("connId").aggregate(
         c_start=segs.start.min(), c_end=segs.end.max(), c_ans=segs.ans.max(), c_lost=segs.lost.max(),
-        f=first_by(ibis.struct({"callDir": segs.callDir}), key, eng),
-        a=first_by(ibis.struct({"at": add_seconds(segs.start, segs.ring)}), key, eng, where=segs.ans == 1),
+        f_callDir=first_value_by(segs.callDir, key, eng),
+        a_at=first_value_by(add_seconds(segs.start, segs.ring), key, eng, where=segs.ans == 1),
     )
-    return j.select(callDir=j.f["callDir"].cast("int64"), ans=j.c_ans.cast("int64"), lost=j.c_lost.cast("int64"),
-                    ring=seconds_between(j.c_start, ibis.coalesce(j.a["at"], j.c_end), eng))
+    return j.select(callDir=j.f_callDir.cast("int64"), ans=j.c_ans.cast("int64"), lost=j.c_lost.cast("int64"),
+                    ring=seconds_between(j.c_start, ibis.coalesce(j.a_at, j.c_end), eng))
 
 
 class RingTimeDistribution(Template):

@@ -119,6 +119,24 @@ def _arg_min_stub(value: ir.Value, key: ir.Value) -> ir.Value:  # pragma: no cov
     raise NotImplementedError
 
 
+def first_value_by(value: ir.Value, key: ir.StructValue, engine: str,
+                   where: ir.BooleanValue | None = None) -> ir.Value:
+    """:func:`first_by` for one value: on DuckDB its ``arg_min_null`` (a null value on the first row
+    is the answer, not skipped) -- ~15 % faster than ``arg_min`` over a one-member struct, while for
+    several members one struct beats a scalar pick per member by ~4× (the call rollup of a
+    workspace-year: 0.83 s against 3.75 s)."""
+    if engine == "duckdb":
+        udf = ibis.udf.agg.builtin(_arg_min_null_stub, name="arg_min_null",
+                                   signature=((value.type(), key.type()), value.type()))
+        return udf(value, key, where=where)
+    return first_by(ibis.struct({"v": value}), key, engine, where=where)["v"]
+
+
+def _arg_min_null_stub(value: ir.Value, key: ir.Value) -> ir.Value:  # pragma: no cover - never called
+    """Placeholder body for DuckDB's builtin ``arg_min_null`` (the signature is given at the call)."""
+    raise NotImplementedError
+
+
 def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
     """One row per ``connId`` (the ``CallList`` definitions of SPEC §3).
 
