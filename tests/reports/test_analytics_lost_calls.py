@@ -184,6 +184,64 @@ def test_lost_call_revenue_with_nothing_lost(tmp_path: Path) -> None:
     wh.close()
 
 
+ONE_DAY = {"dateFilter": {"presetName": "Custom", "start": "2025-07-01", "end": "2025-07-02"}}
+
+
+def after_period_rows() -> list[dict[str, Any]]:
+    """For a one-day period (1 July in London = UTC 06-30 23:00 to 07-01 23:00): lost calls late in
+    the day and contacts after the period's end (UTC times)."""
+    lost = {"ring": 30, "duration": 30, "lost": 1, "hgNum": "200", "hgName": "Sales"}
+    return [
+        # L1 lost 22:30 UTC (23:30 BST); O1 dials it back at 23:15 UTC, after the period → 2700 s
+        seg("L1", d(7, 1, 22, 30), cli="+441632960101", **lost),
+        seg("O1", d(7, 1, 23, 15), callDir=3, userNum="102", calledUserNum="01632 960101", ring=5, duration=65),
+        # L2 lost 22:00; the caller gets through (answered) at 08:00 the next day → 36000 s
+        seg("L2", d(7, 1, 22), cli="+441632960102", **lost),
+        seg("I1", d(7, 2, 8), cli="01632960102", userNum="101", ring=5, duration=65, ans=1),
+        # L3 lost 21:00; the call-back at 21:30 the next day is 24.5 h later: read, but outside the window
+        seg("L3", d(7, 1, 21), cli="+441632960103", **lost),
+        seg("O2", d(7, 2, 21, 30), callDir=3, userNum="102", calledUserNum="+441632960103", ring=5, duration=65),
+        # L4 lost 20:00; the same caller's lost call after the period is neither an attempt nor a contact
+        seg("L4", d(7, 1, 20), cli="+441632960104", **lost),
+        seg("L4x", d(7, 2, 1), cli="+441632960104", **lost),
+        # L5 lost 22:50; the caller's next call S rings (refused) at 22:58, in the period, and is answered
+        # by a second segment at 23:01, after it: that segment is a call of its own there → 660 s
+        seg("L5", d(7, 1, 22, 50), cli="+441632960105", **lost),
+        seg("S1", d(7, 1, 22, 58), connId="S", cli="+441632960105", userNum="101", ring=20, duration=20, ref=1),
+        seg("S2", d(7, 1, 23, 1), connId="S", cli="+441632960105", userNum="102", ring=5, duration=65, ans=1),
+    ]
+
+
+def test_call_backs_after_the_period_end(tmp_path: Path) -> None:
+    """Lost calls late in the period are returned by contacts after its end, within
+    callbackWindowHours (24 h); the contacts are read but never counted as lost calls."""
+    wh = Warehouse.open_duckdb(None)
+    ws = load(wh, after_period_rows())
+    day = ONE_DAY
+    result, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day)
+    back = {r["cli"]: (r["attempts"], r["lastAttempt"], r["returned"], r.get("returnedAt"), r.get("timeToReturn"))
+            for r in got}
+    assert back == {
+        "+441632960101": (1, "2025-07-01T23:30:00", 1, "2025-07-02T00:15:00", 2700.0),
+        "+441632960102": (1, "2025-07-01T23:00:00", 1, "2025-07-02T09:00:00", 36000.0),
+        "+441632960103": (1, "2025-07-01T22:00:00", 0, None, None),
+        "+441632960104": (1, "2025-07-01T21:00:00", 0, None, None),
+        "+441632960105": (1, "2025-07-01T23:50:00", 1, "2025-07-02T00:01:00", 660.0),
+    }
+    assert result.summary == {"attempts": 5, "returned": 3}
+    # effort counts the period's segments only: L1–L5 and S1 (11 segments in all, 5 after the end)
+    assert result.effort == 0.006
+    # LostCallRevenue sees the same call-backs: 5 lost, 5 callers, 2 unreturned → 2 ÷ 4 × 100 = 50
+    _, got = run(wh, ws, tmp_path, "LostCallRevenue", countryCode="GB", metadata=day, incomingEstimatedRevenue=100,
+                 incomingCallsPerSale=4)
+    assert [(r.get("hgNum"), r["lostCalls"], r["callers"], r["unreturned"], r["estimatedRevenueLost"])
+            for r in got] == [("200", 5, 5, 2, 50.0), (None, 5, 5, 2, 50.0)]
+    # a shorter window: only L1 (45 min) and L5 (11 min) are still returned
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day, callbackWindowHours=1)
+    assert sorted(r["cli"] for r in got if r["returned"]) == ["+441632960101", "+441632960105"]
+    wh.close()
+
+
 # ---- the number normal form -------------------------------------------------------------------------
 def test_country_table_matches_libphonenumber() -> None:
     for region, rule in COUNTRY_RULES.items():

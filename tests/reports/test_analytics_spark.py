@@ -27,13 +27,16 @@ def _prefixed(prefix: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "docId": prefix + r["docId"], "connId": prefix + r["connId"]} for r in rows]
 
 
-ALL_ROWS = [*_prefixed("l-", lost_calls.rows()), *_prefixed("d-", distributions.rows()),
+ALL_ROWS = [*_prefixed("l-", lost_calls.rows()), *_prefixed("a-", lost_calls.after_period_rows()),
+            *_prefixed("d-", distributions.rows()),
             *_prefixed("t-", trunks.rows()), *_prefixed("u-", usage.rows())]
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("RingTimeDistribution", {"ringDurationThresholds": [20, 10, 30, 20], "ignoreAbandonedCalls": True}),
     ("CallDurationDistribution", {"durationGroupPeriodInSeconds": 40}),
     ("UnreturnedLostCalls", {"countryCode": "GB"}),
+    # a one-day period: call-backs after its end
+    ("UnreturnedLostCalls", {"countryCode": "GB", "metadata": lost_calls.ONE_DAY}),
     ("LostCallRevenue", {"countryCode": "GB", "incomingEstimatedRevenue": 500, "incomingCallsPerSale": 4}),
     ("TrunkUtilisation", {"totalTrunks": 4}),
     ("CallsByAccountCode", {"accountCodeLabels": {"1001": "Sales calls"}}),

@@ -156,13 +156,34 @@ def _guard(warehouse: Warehouse, timeout: float, cancelled: Callable[[], bool] |
 
 
 # ---- the report -------------------------------------------------------------------------------------
-def prepare(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> ir.Table:
-    """Segments of the workspace with derived fields, restricted by the segment-stage filters."""
+def prepare(warehouse: Warehouse, workspace: str, req: ResolvedRequest, *, lookahead: bool = True) -> ir.Table:
+    """Segments of the workspace with derived fields, restricted by the segment-stage filters.
+
+    With ``lookahead`` and a template that reads past the period (:meth:`Template.lookahead_seconds`),
+    the period's end is moved that far out and ``_inPeriod`` marks the period's own segments."""
     segs = segment_view(warehouse.segments(workspace))
     seg_conds = [c for c in req.conditions if c.stage == "segment"]
+    extra = req.template.lookahead_seconds(req) if lookahead and req.period is not None else 0.0
+    end = _period_end(req) if extra > 0 else None
+    if end is not None:
+        seg_conds.remove(end)
     # date conditions first: they are the ones the storage order can prune on
     seg_conds.sort(key=lambda c: c.field != "start")
-    return _apply(segs, seg_conds)
+    if end is None:
+        return _apply(segs, seg_conds)
+    hi = ibis.literal(end.values[0], "timestamp")
+    segs = segs.filter(segs.start < add_seconds(hi, ibis.literal(extra)))
+    segs = _apply(segs, seg_conds)
+    return segs.mutate(_inPeriod=segs.start < hi)
+
+
+def _period_end(req: ResolvedRequest) -> Condition | None:
+    """The segment condition ``start < period end`` (resolve_request puts the period's two first)."""
+    if req.period is None or len(req.conditions) < 2:
+        return None
+    c = req.conditions[1]
+    ok = c.field == "start" and c.operator == "<" and c.stage == "segment"
+    return c if ok else None
 
 
 def build_expression(segs: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> tuple[ir.Table, list[str]]:
@@ -376,7 +397,7 @@ def _stats_expression(warehouse: Warehouse, workspace: str, req: ResolvedRequest
         t = _apply(warehouse.segments(workspace), seg_conds)
         end = add_seconds(t.start, t.duration)  # segment_view's ``end``
     else:
-        t = prepare(warehouse, workspace, req)
+        t = prepare(warehouse, workspace, req, lookahead=False)
         end = t.end
     if long_only:
         return t.aggregate(n=t.count(), long=t.duration.max())
@@ -437,9 +458,11 @@ class _BackgroundStats:
 
 def _offset_runs(req: ResolvedRequest, lo: datetime | None,
                  hi: datetime | None) -> list[tuple[datetime, datetime, int]]:
-    """UTC-offset runs over the data's span widened to the period, plus a day (naive UTC in)."""
+    """UTC-offset runs over the data's span widened to the period (and the template's look past its
+    end), plus a day (naive UTC in)."""
     if req.period is not None:
         p_lo, p_hi = req.period.start_utc.replace(tzinfo=None), req.period.end_utc.replace(tzinfo=None)
+        p_hi += timedelta(seconds=req.template.lookahead_seconds(req))
         lo = min(lo, p_lo) if lo else p_lo
         hi = max(hi, p_hi) if hi else p_hi
     if lo is None or hi is None:

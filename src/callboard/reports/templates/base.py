@@ -106,6 +106,12 @@ class Template:
         """The template's rows from filtered segments (see :func:`helpers.segment_view`)."""
         raise NotImplementedError
 
+    def lookahead_seconds(self, req: ResolvedRequest) -> float:
+        """How long after the period's end the template also reads segments (0: not at all). When
+        positive and the request has a period, :meth:`build` receives those segments too, after
+        the same filters, with a boolean column ``_inPeriod`` telling the period's apart."""
+        return 0.0
+
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "kind": self.kind,
                 "fields": [f.as_dict() for f in self.fields]}

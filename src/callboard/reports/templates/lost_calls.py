@@ -171,14 +171,24 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     withheld), ``isLast`` (1 on the caller's latest lost call; every withheld call is its own
     caller), ``returned`` and ``returnedAt`` (of that latest call; 0/null on the others)."""
     rule = country_rule(req.request.countryCode)
-    calls = _caller_rollup(segments, ctx)
+    later: ir.Table | None = None
+    if "_inPeriod" in segments.columns:  # the period's segments, and those of the window after it
+        later = segments.filter(~segments._inPeriod)
+        calls = _caller_rollup(segments.filter(segments._inPeriod), ctx)
+    else:
+        calls = _caller_rollup(segments, ctx)
     lost = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 0) & (calls.lost == 1))
     lost = with_normal_number(lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName"), "cli", "number",
                               rule)
     w = ibis.window(group_by=lost.number, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
     lost = lost.mutate(isLast=flag(lost.number.isnull() | (ibis.row_number().over(w) == 0)))
 
-    answered_in = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 1))
+    answered_in = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 1)).select("cli", "start")
+    if later is not None:
+        # calls after the period's end are rolled up on their own: they are contacts, never lost calls
+        after = _caller_rollup(later, ctx)
+        after = after.filter((after.callDir == DIR_INCOMING) & (after.ans == 1)).select("cli", "start")
+        answered_in = answered_in.union(after, distinct=False)
     outgoing = segments.filter(segments.callDir == DIR_OUTGOING)
     contacts = (answered_in.select(craw=answered_in.cli, t=answered_in.start)
                 .union(outgoing.select(craw=outgoing.calledUserNum, t=outgoing.start.cast(answered_in.start.type())),
@@ -238,6 +248,10 @@ class UnreturnedLostCalls(Template):
         TemplateField("hgName", "string", "Hunt group", description="Name of that hunt group."),
     )
 
+    def lookahead_seconds(self, req: ResolvedRequest) -> float:
+        # a call-back after the period's end still returns a lost call of the period
+        return float(req.request.callbackWindowHours) * 3600.0
+
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         lost = lost_calls(segments, req, ctx)
         # withheld calls share the key "" (a normal number is never empty), so joins stay equi-joins
@@ -285,6 +299,10 @@ class LostCallRevenue(Template):
         TemplateField("estimatedRevenueLost", "float", "Estimated revenue lost",
                       description="unreturned ÷ incomingCallsPerSale × incomingEstimatedRevenue."),
     )
+
+    def lookahead_seconds(self, req: ResolvedRequest) -> float:
+        # a call-back after the period's end still returns a lost call of the period
+        return float(req.request.callbackWindowHours) * 3600.0
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         lost = lost_calls(segments, req, ctx)
