@@ -397,6 +397,7 @@ class Case:
     scopes: tuple[str, ...] = ("ws", "all")
     columns: tuple[str, ...] = field(default_factory=tuple)  # columns pandas needs (empty: all)
     params: dict[str, Any] = field(default_factory=dict)  # extra request fields (same for every engine)
+    lookahead_hours: float = 0.0  # pandas also reads the segments this long after the period (lost calls)
 
 
 _TIME_CHECKS = ("calls", "segments", "ans", "lost", "ring", "talk", "peakConcurrent")

@@ -1,7 +1,8 @@
 """pandas competitors for the call-centre analytics templates (see benchmarks/cases.py).
 
 Each function gets the scope's segments (every stored column but ``extra`` and ``workspace``, naive
-UTC ``start``) and returns what callboard returns for the benchmark's request: preset Custom over
+UTC ``start``; for the lost-call templates also those of the call-back window after the period,
+``Case.lookahead_hours``) and returns what callboard returns for the benchmark's request: preset Custom over
 the scope's year, ReportRequest's default settings overridden by the case's ``params`` (cases_lost.py,
 cases_usage.py: ``countryCode`` GB, ``totalTrunks`` 30, the revenue settings) -- the template's default
 display columns under the same names, rows in callboard's order (the template key), timestamps local
@@ -155,11 +156,27 @@ def pd_call_duration_distribution(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
 
 
 # ---- lost calls ---------------------------------------------------------------------------------------------
-def _lost_calls(df: pd.DataFrame, template: str) -> pd.DataFrame:
+def _answered_incoming(df: pd.DataFrame) -> pd.DataFrame:
+    """The answered incoming calls of ``df`` (with ``_call``) rolled up over its rows: (cli, start)."""
+    flags = df.groupby("_call")["ans"].max()
+    calls = _first(df, ["cli", "callDir"]).join(flags)
+    return calls[(calls["callDir"] == DIR_INCOMING) & (calls["ans"] == 1)]
+
+
+def _lost_calls(df: pd.DataFrame, s: Scope, template: str) -> pd.DataFrame:
     """One row per lost incoming call (connId, start, cli, cliName, hgNum, hgName, number), in (start,
     connId) order, with isLast (the caller's latest lost call; every withheld call is its own caller),
-    returned and returnedAt (of that latest call)."""
+    returned and returnedAt (of that latest call).
+
+    ``df`` may run past the period (``s.hi``) by the call-back window (the case's ``lookahead_hours``):
+    those later rows are contacts only -- their outgoing segments, and their incoming calls rolled up on
+    their own (a call that began in the period contributes its later segments as a separate call)."""
     df = _with_call(df)
+    out = df[df["callDir"] == DIR_OUTGOING]
+    after = df["start"] >= pd.Timestamp(s.hi)
+    later = df[after]
+    if len(later):
+        df = df[~after]
     flags = df.groupby("_call").agg(connId=("connId", "first"), ans=("ans", "max"), lost=("lost", "max"))
     first = _first(df, ["cli", "cliName", "callDir"])
     hunt = _first(df[df["hgNum"].notna()], ["hgNum", "hgName"])[["hgNum", "hgName"]]
@@ -170,9 +187,10 @@ def _lost_calls(df: pd.DataFrame, template: str) -> pd.DataFrame:
     lost["number"] = _normal(lost["cli"])
     lost["isLast"] = lost["number"].isna() | ~lost["number"].duplicated(keep="last")
 
-    # contacts: answered incoming calls from a number, outgoing segments dialling it
-    answered = incoming[incoming["ans"] == 1]
-    out = df[df["callDir"] == DIR_OUTGOING]
+    # contacts: answered incoming calls from a number, outgoing segments dialling it (in the period, and
+    # in the window after it, whose calls are rolled up on their own)
+    answered = pd.concat([incoming.loc[incoming["ans"] == 1, ["cli", "start"]],
+                          _answered_incoming(later)[["cli", "start"]]], ignore_index=True)
     contacts = pd.concat([pd.DataFrame({"number": _normal(answered["cli"]), "t": answered["start"]}),
                           pd.DataFrame({"number": _normal(out["calledUserNum"]), "t": out["start"]})],
                          ignore_index=True).dropna(subset=["number"]).sort_values("t", kind="stable")
@@ -188,7 +206,7 @@ def _lost_calls(df: pd.DataFrame, template: str) -> pd.DataFrame:
 
 
 def pd_unreturned_lost_calls(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
-    lost = _lost_calls(df, "UnreturnedLostCalls")
+    lost = _lost_calls(df, s, "UnreturnedLostCalls")
     lost["_k"] = lost["number"].fillna("")
     per = lost.groupby("_k").agg(attempts=("connId", "size"), firstAttempt=("start", "min"),
                                  lastAttempt=("start", "max"))
@@ -207,7 +225,7 @@ def pd_unreturned_lost_calls(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
 
 
 def pd_lost_call_revenue(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
-    lost = _lost_calls(df, "LostCallRevenue")
+    lost = _lost_calls(df, s, "LostCallRevenue")
     lost["_caller"] = lost["isLast"].astype("int64")
     lost["_unret"] = (lost["isLast"] & ~lost["returned"]).astype("int64")
     measures = {"lostCalls": ("connId", "size"), "callers": ("_caller", "sum"), "unreturned": ("_unret", "sum")}

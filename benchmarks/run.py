@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +219,8 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
             if not skip_pandas and case.pandas is not None:
                 pandas_fn = case.pandas
                 print("; pandas …", end="", flush=True)
-                filters: list[Any] = [("start", ">=", scope.lo), ("start", "<", scope.hi)]
+                until = scope.hi + timedelta(hours=case.lookahead_hours)  # lost calls: the call-back window
+                filters: list[Any] = [("start", ">=", scope.lo), ("start", "<", until)]
                 if scope.workspace:
                     filters.insert(0, ("workspace", "==", scope.workspace))
 
