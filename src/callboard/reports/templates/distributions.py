@@ -1,7 +1,7 @@
 """Distributions of calls: ``RingTimeDistribution`` (the callers' wait, with the service level at
 each threshold) and ``CallDurationDistribution`` (talk time histogram), SPEC §3.
 
-Both count calls (``connId``, rolled up by :func:`helpers.call_rollup`), and both emit every bucket
+Both count calls (``connId``, by :func:`helpers.call_rollup`'s definitions), and both emit every bucket
 in range, empty ones with 0, so a client can chart them without filling gaps. The bucket rows come
 from unnesting a literal (or ``range``) array on a one-row aggregate, which every engine can do.
 """
@@ -17,7 +17,6 @@ from callboard.calls.schema import DIR_INCOMING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
 from callboard.reports.templates.helpers import (
     add_seconds,
-    call_rollup,
     count_where,
     first_value_by,
     ratio,
@@ -110,7 +109,8 @@ class CallDurationDistribution(Template):
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         width = int(req.request.durationGroupPeriodInSeconds)
-        calls = call_rollup(segments, ctx)
+        # only the two members of the call rollup needed (CallList's ans and talk definitions)
+        calls = segments.group_by("connId").aggregate(ans=segments.ans.max(), talk=segments.talk.sum())
         ans = calls.filter(calls.ans == 1)
         ans = ans.mutate(_b=(ibis.greatest(ans.talk, 0.0) / width).floor().cast("int64"))
         per = ans.group_by("_b").aggregate(calls=ans.count())
