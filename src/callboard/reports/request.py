@@ -345,6 +345,7 @@ def resolve_request(
     conditions: list[Condition] = []
     echo_conditions: list[dict[str, Any]] = []
     if period is not None:
+        # the period's two conditions come first: the runner finds its end there (runner._period_end)
         conditions.append(Condition("start", ">=", (_naive(period.start_utc),), "segment"))
         conditions.append(Condition("start", "<", (_naive(period.end_utc),), "segment"))
         echo_conditions.append({"fieldName": "start", "operator": ">=", "values": [_utc_iso(period.start_utc)]})

@@ -183,12 +183,13 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     w = ibis.window(group_by=lost.number, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
     lost = lost.mutate(isLast=flag(lost.number.isnull() | (ibis.row_number().over(w) == 0)))
 
-    answered_in = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 1)).select("cli", "start")
+    def answered_incoming(c: ir.Table) -> ir.Table:
+        return c.filter((c.callDir == DIR_INCOMING) & (c.ans == 1)).select("cli", "start")
+
+    answered_in = answered_incoming(calls)
     if later is not None:
         # calls after the period's end are rolled up on their own: they are contacts, never lost calls
-        after = _caller_rollup(later, ctx)
-        after = after.filter((after.callDir == DIR_INCOMING) & (after.ans == 1)).select("cli", "start")
-        answered_in = answered_in.union(after, distinct=False)
+        answered_in = answered_in.union(answered_incoming(_caller_rollup(later, ctx)), distinct=False)
     outgoing = segments.filter(segments.callDir == DIR_OUTGOING)
     contacts = (answered_in.select(craw=answered_in.cli, t=answered_in.start)
                 .union(outgoing.select(craw=outgoing.calledUserNum, t=outgoing.start.cast(answered_in.start.type())),
@@ -220,7 +221,15 @@ def _arg_max_stub(value: ir.Value, key: ir.Value) -> ir.Value:  # pragma: no cov
     raise NotImplementedError
 
 
-class UnreturnedLostCalls(Template):
+class _SeesCallBacks(Template):
+    """A template built on :func:`lost_calls`: it also reads the ``callbackWindowHours`` after the
+    period's end, since a call-back there still returns a lost call of the period."""
+
+    def lookahead_seconds(self, req: ResolvedRequest) -> float:
+        return float(req.request.callbackWindowHours) * 3600.0
+
+
+class UnreturnedLostCalls(_SeesCallBacks):
     name = "UnreturnedLostCalls"
     description = ("One row per caller number with lost incoming calls: how often and when they tried, and "
                    "whether their last lost call was returned within callbackWindowHours.")
@@ -248,10 +257,6 @@ class UnreturnedLostCalls(Template):
         TemplateField("hgName", "string", "Hunt group", description="Name of that hunt group."),
     )
 
-    def lookahead_seconds(self, req: ResolvedRequest) -> float:
-        # a call-back after the period's end still returns a lost call of the period
-        return float(req.request.callbackWindowHours) * 3600.0
-
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         lost = lost_calls(segments, req, ctx)
         # withheld calls share the key "" (a normal number is never empty), so joins stay equi-joins
@@ -278,7 +283,7 @@ class UnreturnedLostCalls(Template):
         )
 
 
-class LostCallRevenue(Template):
+class LostCallRevenue(_SeesCallBacks):
     name = "LostCallRevenue"
     description = ("Lost incoming calls and the revenue estimated lost with the callers nobody called back, "
                    "per hunt group and in total.")
@@ -299,10 +304,6 @@ class LostCallRevenue(Template):
         TemplateField("estimatedRevenueLost", "float", "Estimated revenue lost",
                       description="unreturned ÷ incomingCallsPerSale × incomingEstimatedRevenue."),
     )
-
-    def lookahead_seconds(self, req: ResolvedRequest) -> float:
-        # a call-back after the period's end still returns a lost call of the period
-        return float(req.request.callbackWindowHours) * 3600.0
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         lost = lost_calls(segments, req, ctx)

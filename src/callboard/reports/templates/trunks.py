@@ -77,8 +77,7 @@ class LocalBuckets:
         """Rows of ``t`` (``su`` < ``eu``, UTC µs) split into (offset run, local bucket) pieces, with
         ``_ri`` (offset run), ``k`` (local bucket number: local µs // period), ``ls``/``le`` (the
         piece's local µs span, before cutting at the bucket), ``off`` (µs), ``ov`` (µs of the
-        interval inside the bucket), ``first`` / ``last`` (1 on the piece holding the interval's
-        start / end)."""
+        interval inside the bucket) and ``first`` (1 on the piece holding the interval's start)."""
         n = len(self.offsets)
         t = t.mutate(_r0=self.run_of(t.su), _r1=self.run_of(t.eu - 1))
         t = t.mutate(_ri=ibis.range(t._r0, t._r1 + 1).unnest() if n > 1 else ibis.literal(0, "int64"))
@@ -90,8 +89,7 @@ class LocalBuckets:
         t = t.mutate(_k0=t.ls // p, _k1=(t.le - 1) // p)
         t = t.mutate(k=ibis.range(t._k0, t._k1 + 1).unnest().cast("int64"))
         return t.mutate(ov=ibis.least(t.le, (t.k + 1) * p) - ibis.greatest(t.ls, t.k * p),
-                        first=flag((t._ri == t._r0) & (t.k == t._k0)),
-                        last=flag((t._ri == t._r1) & (t.k == t._k1)))
+                        first=flag((t._ri == t._r0) & (t.k == t._k0)))
 
     def bucket_of(self, t: ir.IntegerValue) -> ir.IntegerValue:
         """Local bucket number of UTC instant ``t`` (µs)."""
