@@ -148,6 +148,9 @@ def build_dense(log: bool = True) -> Path:
     con.execute("DETACH src")
     con.execute("CHECKPOINT")
     con.close()
+    wh = Warehouse.open_duckdb(tmp)
+    wh.rebuild_call_rollups()  # the rows went in by raw SQL, past the warehouse's own upkeep
+    wh.close()
     tmp.rename(DENSE_FILE)
     if log:
         print(f"dense workspace: {DENSE_ROWS:,} segments in March 2025 in {time.perf_counter() - t0:.0f} s", flush=True)

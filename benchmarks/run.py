@@ -115,12 +115,19 @@ class BenchWarehouse:
 
     @staticmethod
     def open(path: Path) -> Any:
+        from callboard.warehouse.call_rollups import CALL_ROLLUPS_TABLE
         from callboard.warehouse.store import Warehouse
 
         class _Wh(Warehouse):
             def segments(self, workspace: str) -> Any:
                 return self.calls() if workspace == BenchWarehouse.ALL else super().segments(workspace)
 
+            def call_rollups(self, workspace: str) -> Any:
+                if workspace == BenchWarehouse.ALL:
+                    return self.con.table(CALL_ROLLUPS_TABLE)
+                return super().call_rollups(workspace)
+
+        Warehouse.open_duckdb(path).close()  # builds the stored call rollups of an older cache once
         return _Wh(ibis.duckdb.connect(str(path), read_only=True), engine="duckdb", path=path)
 
 

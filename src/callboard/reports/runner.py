@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from callboard.calls.schema import FIELD_NAMES
 from callboard.reports import dates
 from callboard.reports.request import Condition, ResolvedRequest
-from callboard.reports.templates.base import BuildContext, Template, TemplateField
+from callboard.reports.templates.base import BuildContext, StoredCalls, Template, TemplateField
 from callboard.reports.templates.helpers import add_seconds, drop_short_calls, segment_view
 from callboard.settings import Settings
 from callboard.warehouse.store import Warehouse
@@ -175,6 +175,31 @@ def prepare(warehouse: Warehouse, workspace: str, req: ResolvedRequest, *, looka
     segs = segs.filter(segs.start < add_seconds(hi, ibis.literal(extra)))
     segs = _apply(segs, seg_conds)
     return segs.mutate(_inPeriod=segs.start < hi)
+
+
+def stored_calls(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> StoredCalls | None:
+    """The stored call rollups for this request, or None when it must roll its calls up from
+    segments: they hold whole calls, so they serve only requests whose segment-stage filters are the
+    period alone -- no other filter on segments, no ``daysOfWeek`` mask, neither
+    ``ignoreAbandonedCalls`` nor ``ignoreShortAnsweredCalls``."""
+    r = req.request
+    if not warehouse.has_call_rollups or req.weekdays is not None:
+        return None
+    if r.ignoreAbandonedCalls or r.ignoreShortAnsweredCalls:
+        return None
+    seg_conds = [c for c in req.conditions if c.stage == "segment"]
+    end = _period_end(req)
+    if end is None:
+        if seg_conds:
+            return None
+        return StoredCalls(warehouse.call_rollups(workspace), None, None)
+    if seg_conds != req.conditions[:2] or req.conditions[0].field != "start" or req.conditions[0].operator != ">=":
+        return None
+    lo = ibis.literal(req.conditions[0].values[0], "timestamp")
+    hi = ibis.literal(end.values[0], "timestamp")
+    extra = req.template.lookahead_seconds(req)
+    after = add_seconds(hi, ibis.literal(extra)) if extra > 0 else None
+    return StoredCalls(warehouse.call_rollups(workspace), lo, hi, after)
 
 
 def _period_end(req: ResolvedRequest) -> Condition | None:
@@ -365,7 +390,7 @@ def _report_table(warehouse: Warehouse, workspace: str, req: ResolvedRequest, ct
                   cancelled: Callable[[], bool] | None) -> tuple[pa.Table, list[str]]:
     """Build (or take from the cache), compile and run the report query."""
     def build(ws: str, r: ResolvedRequest) -> tuple[ir.Table, list[str]]:
-        return build_expression(prepare(warehouse, ws, r), r, ctx)
+        return build_expression(prepare(warehouse, ws, r), r, replace(ctx, stored=stored_calls(warehouse, ws, r)))
 
     compiled = _compiled("report", warehouse, workspace, req, ctx, build)
     with _guard(warehouse, timeout, cancelled):

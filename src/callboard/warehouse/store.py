@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from callboard.calls.schema import CALL_FIELDS, EXTRA_FIELD, SEGMENT_SCHEMA
+from callboard.warehouse import call_rollups
+from callboard.warehouse.call_rollups import CALL_ROLLUPS_TABLE, TOUCHED_TABLE
 
 CALLS_TABLE = "calls"
 WORKSPACE_COLUMN = "workspace"
@@ -65,6 +67,7 @@ class Warehouse:
         self.path = path
         # DuckDB allows one writer; appends are serialised so the duplicate check stays exact.
         self._write_lock = threading.Lock()
+        self._has_rollups: bool | None = None
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -110,7 +113,29 @@ class Warehouse:
             null = " NOT NULL" if f.name in ("docId", "connId", "start") else ""
             cols.append(f'"{f.name}" {_DUCKDB_TYPES[f.type]}{null}')
         cols.append(f'"{EXTRA_FIELD}" VARCHAR')
+        self.raw_sql("SET enable_progress_bar = false")  # a long rebuild would draw one on the server's stdout
         self.raw_sql(f"CREATE TABLE IF NOT EXISTS {CALLS_TABLE} ({', '.join(cols)})")
+        if not self._duckdb_has(CALL_ROLLUPS_TABLE):
+            self.rebuild_call_rollups()  # a new file, or one from before the table existed
+
+    def rebuild_call_rollups(self) -> None:
+        """Build the stored call rollups afresh from every stored segment, sorted by (workspace,
+        start) (see :mod:`callboard.warehouse.call_rollups`)."""
+        if self.engine != "duckdb":
+            return
+        with self._write_lock:
+            raw = self.con.con
+            raw.execute("BEGIN TRANSACTION")
+            try:
+                self._rebuild_rollups(raw)
+                raw.execute("COMMIT")
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+        self._has_rollups = True
+
+    def _rebuild_rollups(self, raw: Any) -> None:
+        raw.execute(f"CREATE OR REPLACE TABLE {CALL_ROLLUPS_TABLE} AS {call_rollups.rebuild_sql(CALLS_TABLE)}")
 
     # ---- reading ------------------------------------------------------------------------------
     def calls(self) -> ibis.Table:
@@ -119,6 +144,23 @@ class Warehouse:
     def segments(self, workspace: str) -> ibis.Table:
         """The calls of one workspace (the starting point of every report)."""
         t = self.calls()
+        return t.filter(t[WORKSPACE_COLUMN] == workspace)
+
+    @property
+    def has_call_rollups(self) -> bool:
+        """Whether reports can read calls from the stored call rollups (DuckDB warehouses)."""
+        if self._has_rollups is None:
+            self._has_rollups = self.engine == "duckdb" and self._duckdb_has(CALL_ROLLUPS_TABLE)
+        return self._has_rollups
+
+    def _duckdb_has(self, table: str) -> bool:
+        # Ibis's list_tables() calls an Arrow fetch this DuckDB release no longer has
+        sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'"
+        return bool(self.con.con.execute(sql, [table]).fetchall()[0][0])
+
+    def call_rollups(self, workspace: str) -> ibis.Table:
+        """The stored call rollups of one workspace (only where :attr:`has_call_rollups`)."""
+        t = self.con.table(CALL_ROLLUPS_TABLE)
         return t.filter(t[WORKSPACE_COLUMN] == workspace)
 
     def raw_sql(self, sql: str, params: list[Any] | None = None) -> Any:
@@ -171,6 +213,13 @@ class Warehouse:
                     """,
                     [workspace],
                 ).fetchone()[0]
+                if inserted:
+                    # the stored rollups of every call the batch added segments to, in the same
+                    # transaction: a report never sees segments without their calls
+                    cur.execute(f'CREATE OR REPLACE TEMP TABLE {TOUCHED_TABLE} AS '
+                                f'SELECT DISTINCT "connId" FROM _batch')
+                    call_rollups.refresh(cur, CALLS_TABLE, workspace)
+                    cur.execute(f"DROP TABLE {TOUCHED_TABLE}")
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -206,7 +255,8 @@ class Warehouse:
         return AppendResult(rows.num_rows, inserted, rows.num_rows - inserted, time.perf_counter() - t0)
 
     def optimize(self) -> None:
-        """Rewrite the table sorted by (workspace, start): tight zone maps for the dominant filters."""
+        """Rewrite the table sorted by (workspace, start): tight zone maps for the dominant filters
+        (and the stored call rollups, rebuilt in the same order)."""
         if self.engine != "duckdb":
             return
         with self._write_lock:
@@ -217,6 +267,7 @@ class Warehouse:
                             f"SELECT * FROM {CALLS_TABLE} ORDER BY {WORKSPACE_COLUMN}, start")
                 raw.execute(f"DROP TABLE {CALLS_TABLE}")
                 raw.execute(f"ALTER TABLE {CALLS_TABLE}__sorted RENAME TO {CALLS_TABLE}")
+                self._rebuild_rollups(raw)
                 raw.execute("COMMIT")
             except BaseException:
                 raw.execute("ROLLBACK")

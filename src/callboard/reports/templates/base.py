@@ -62,12 +62,26 @@ def segment_field(name: str) -> TemplateField | None:
 
 
 @dataclass(frozen=True)
+class StoredCalls:
+    """The workspace's stored call rollups (:mod:`callboard.warehouse.call_rollups`), given to a
+    template when the request's segment-stage filters are its period alone: ``lo``/``hi`` are the
+    period's bounds (None: no period) and ``after`` the end of the template's look past it."""
+
+    table: ir.Table
+    lo: ir.TimestampValue | None
+    hi: ir.TimestampValue | None
+    after: ir.TimestampValue | None = None
+
+
+@dataclass(frozen=True)
 class BuildContext:
-    """Engine facts a template needs beyond the request: the engine name and the UTC-offset runs of
-    ``timeZoneId`` over the data's time span (naive UTC bounds)."""
+    """Engine facts a template needs beyond the request: the engine name, the UTC-offset runs of
+    ``timeZoneId`` over the data's time span (naive UTC bounds), and the stored call rollups when
+    the request may read its calls from them (:func:`helpers.calls_of`)."""
 
     engine: str
     offsets: tuple[tuple[datetime, datetime, int], ...]
+    stored: StoredCalls | None = None
 
     @classmethod
     def create(cls, engine: str, runs: list[tuple[datetime, datetime, int]]) -> BuildContext:

@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import call_rollup, concurrency_peaks, epoch_us
+from callboard.reports.templates.helpers import calls_of, concurrency_peaks, epoch_us
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -49,7 +49,7 @@ class _ByTime(Template):
         return lambda local: local.truncate("D")
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        calls = call_rollup(segments, ctx)
+        calls = calls_of(segments, ctx)
         calls = calls.mutate(_local=ctx.local(calls.start))
         keyed = calls.mutate(**self.keys(calls._local, req, ctx))
         names = [f.name for f in self.key_fields]

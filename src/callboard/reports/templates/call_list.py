@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import call_rollup
+from callboard.reports.templates.helpers import calls_of
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -57,7 +57,7 @@ class CallList(Template):
     )
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        calls = call_rollup(segments, ctx).mutate(startUtc=ibis._.start)
+        calls = calls_of(segments, ctx).mutate(startUtc=ibis._.start)
         if not req.child_fields:
             return calls
         members: dict[str, ir.Value] = {CHILD_KEY: segments.start, "_d": segments.docId}

@@ -17,6 +17,7 @@ from callboard.calls.schema import DIR_INCOMING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
 from callboard.reports.templates.helpers import (
     add_seconds,
+    calls_of,
     count_where,
     first_value_by,
     ratio,
@@ -75,7 +76,7 @@ class RingTimeDistribution(Template):
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         limits = sorted({float(t) for t in req.request.ringDurationThresholds})
-        calls = _ring_rollup(segments, ctx)
+        calls = calls_of(segments, ctx, _ring_rollup)
         inc = calls.filter((calls.callDir == DIR_INCOMING) & ((calls.ans == 1) | (calls.lost == 1)))
         bucket = ibis.cases(*[(inc.ring <= t, i + 1) for i, t in enumerate(limits)], else_=len(limits) + 1)
         per = inc.group_by(_b=bucket).aggregate(
@@ -88,6 +89,12 @@ class RingTimeDistribution(Template):
         up_to = ibis.cases(*[(j.bucket == i + 1, t) for i, t in enumerate(limits)], else_=ibis.null("float64"))
         return j.select("bucket", upTo=up_to, answered=j.answered.cast("int64"), lost=j.lost.cast("int64"),
                         cumulativeAnswered=cum.cast("int64"), serviceLevel=ratio(cum, j._offered))
+
+
+def _talk_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
+    """Only the ``ans`` and ``talk`` members of the call rollup (the full one keeps part of its cost
+    on DuckDB even when its other members are not read)."""
+    return segs.group_by("connId").aggregate(ans=segs.ans.max().cast("int64"), talk=segs.talk.sum())
 
 
 class CallDurationDistribution(Template):
@@ -110,7 +117,7 @@ class CallDurationDistribution(Template):
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         width = int(req.request.durationGroupPeriodInSeconds)
         # only the two members of the call rollup needed (CallList's ans and talk definitions)
-        calls = segments.group_by("connId").aggregate(ans=segments.ans.max(), talk=segments.talk.sum())
+        calls = calls_of(segments, ctx, _talk_rollup)
         ans = calls.filter(calls.ans == 1)
         ans = ans.mutate(_b=(ibis.greatest(ans.talk, 0.0) / width).floor().cast("int64"))
         per = ans.group_by("_b").aggregate(calls=ans.count())

@@ -56,12 +56,14 @@ def seconds_between(a: ir.TimestampValue, b: ir.TimestampValue, engine: str) -> 
     return (epoch_us(b, engine) - epoch_us(a, engine)).cast("float64") / 1_000_000
 
 
-def segment_view(t: ir.Table) -> ir.Table:
+def segment_view(t: ir.Table, *, keep: tuple[str, ...] = ()) -> ir.Table:
     """Stored segments plus the derived fields of SPEC §1 (``end``, ``talk``, ``startUtc``,
-    ``callDirName``, ``callTypeName``); times stay naive UTC here."""
+    ``callDirName``, ``callTypeName``); times stay naive UTC here. ``keep``: storage columns to
+    carry along (the workspace, for the stored call rollups)."""
     dir_name = ibis.cases(*[(t.callDir == k, v) for k, v in CALL_DIRS.items()], else_=ibis.null("string"))
     type_name = ibis.cases(*[(t.callType == k, v) for k, v in CALL_TYPES.items()], else_=ibis.null("string"))
     return t.select(
+        *keep,
         *[f.name for f in CALL_FIELDS],
         end=add_seconds(t.start, t.duration),
         talk=ibis.cases((t.ans == 1, t.duration - t.ring), else_=0.0),
@@ -153,13 +155,21 @@ def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
     are picked by :func:`first_by` on the ``(start, docId)`` key (formerly three ``row_number()``
     windows joined back on ``connId``: the same rows, about 2× slower).
     """
-    eng = ctx.engine
+    return rollup_calls(segs, ctx.engine)
+
+
+def rollup_calls(segs: ir.Table, engine: str, *, by: tuple[str, ...] = ("connId",),
+                 last_start: bool = False) -> ir.Table:
+    """:func:`call_rollup` grouped by ``by`` (which must end with ``connId``; the stored call
+    rollups group by workspace too), with ``lastStart`` (the last segment's start) on request."""
+    eng = engine
     key = ibis.struct({"s": segs.start, "d": segs.docId})
     first = ibis.struct({"docId": segs.docId, "cli": segs.cli, "cliName": segs.cliName,
                          "callType": segs.callType, "callDir": segs.callDir})
     answer = ibis.struct({"user": segs.userName, "num": segs.userNum, "at": add_seconds(segs.start, segs.ring)})
     hunt = ibis.struct({"num": segs.hgNum, "name": segs.hgName})
-    j = segs.group_by("connId").aggregate(
+    extra = {"c_last": segs.start.max()} if last_start else {}
+    j = segs.group_by(list(by)).aggregate(
         c_start=segs.start.min(),
         c_end=segs.end.max(),
         c_ans=segs.ans.max(),
@@ -171,9 +181,12 @@ def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
         f=first_by(first, key, eng),
         a=first_by(answer, key, eng, where=segs.ans == 1),
         h=first_by(hunt, key, eng, where=segs.hgNum.notnull()),
+        **extra,
     )
     waited_until = ibis.coalesce(j.a["at"], j.c_end)
+    keys = [k for k in by if k != "connId"]
     return j.select(
+        *keys,
         docId=j.connId,
         connId=j.connId,
         start=j.c_start,
@@ -195,7 +208,39 @@ def call_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
         duration=seconds_between(j.c_start, j.c_end, eng),
         segments=j.c_segments,
         firstDocId=j.f["docId"],
+        **({"lastStart": j.c_last} if last_start else {}),
     )
+
+
+RollupFn = Callable[[ir.Table, "BuildContext"], ir.Table]
+
+
+def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, *, after: bool = False) -> ir.Table:
+    """``rollup(segs, ctx)``: calls rolled up from the report's segments ``segs`` -- those of the
+    period, or with ``after`` those of the template's look past it (:meth:`Template.lookahead_seconds`).
+
+    ``rollup`` is :func:`call_rollup` or a narrower one returning some of its columns by the same
+    definitions. With stored call rollups (``ctx.stored``) the calls whose segments all lie in the
+    range are read from them, and only the calls the range's bounds cut are rolled up from their
+    segments in ``segs``: the same rows, without aggregating every segment."""
+    shape = rollup(segs, ctx)
+    stored = ctx.stored
+    if stored is None:
+        return shape
+    lo, hi = (stored.hi, stored.after) if after else (stored.lo, stored.hi)
+    t = stored.table
+    inside = [c for c in ((t.start >= lo) if lo is not None else None,
+                          (t.lastStart < hi) if hi is not None else None) if c is not None]
+    # the stored columns are nullable where a segment's are not: one schema for both sides
+    schema = ibis.schema({n: typ.copy(nullable=True) for n, typ in shape.schema().items()})
+    whole = (t.filter(*inside) if inside else t).select(*schema.names).cast(schema)
+    if not inside:
+        return whole
+    # a call with segments on both sides of a bound: only its segments inside count
+    reach = [c for c in ((t.lastStart >= lo) if lo is not None else None,
+                         (t.start < hi) if hi is not None else None) if c is not None]
+    cut = t.filter(*reach, ~ibis.and_(*inside)).select("connId")
+    return whole.union(rollup(segs.semi_join(cut, "connId"), ctx).cast(schema), distinct=False)
 
 
 InstanceFn = Callable[[ir.TimestampValue], ir.TimestampValue]

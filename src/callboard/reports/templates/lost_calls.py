@@ -13,8 +13,9 @@ Numbers are compared in one normal form, computed in the engine (:func:`normal_n
 ``withheld``, ``private`` …) is **withheld**: all withheld lost calls make one row of their own,
 never returned (there is no number to call back).
 
-The engine only sees the calls of the requested period: a call-back after the period's end is not
-seen, so end the period at least ``callbackWindowHours`` after the last lost call you care about.
+Lost calls come from the period alone, but contacts are also read in the ``callbackWindowHours``
+after its end (:meth:`_SeesCallBacks.lookahead_seconds`), so a late lost call returned the next
+morning counts as returned.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import ibis.expr.types as ir
 
 from callboard.calls.schema import DIR_INCOMING, DIR_OUTGOING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import add_seconds, first_by, flag, seconds_between
+from callboard.reports.templates.helpers import add_seconds, calls_of, first_by, flag, seconds_between
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -174,9 +175,9 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     later: ir.Table | None = None
     if "_inPeriod" in segments.columns:  # the period's segments, and those of the window after it
         later = segments.filter(~segments._inPeriod)
-        calls = _caller_rollup(segments.filter(segments._inPeriod), ctx)
+        calls = calls_of(segments.filter(segments._inPeriod), ctx, _caller_rollup)
     else:
-        calls = _caller_rollup(segments, ctx)
+        calls = calls_of(segments, ctx, _caller_rollup)
     lost = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 0) & (calls.lost == 1))
     lost = with_normal_number(lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName"), "cli", "number",
                               rule)
@@ -189,7 +190,8 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     answered_in = answered_incoming(calls)
     if later is not None:
         # calls after the period's end are rolled up on their own: they are contacts, never lost calls
-        answered_in = answered_in.union(answered_incoming(_caller_rollup(later, ctx)), distinct=False)
+        after = calls_of(later, ctx, _caller_rollup, after=True)
+        answered_in = answered_in.union(answered_incoming(after), distinct=False)
     outgoing = segments.filter(segments.callDir == DIR_OUTGOING)
     contacts = (answered_in.select(craw=answered_in.cli, t=answered_in.start)
                 .union(outgoing.select(craw=outgoing.calledUserNum, t=outgoing.start.cast(answered_in.start.type())),
