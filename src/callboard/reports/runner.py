@@ -306,7 +306,8 @@ def _cache_key(kind: str, warehouse: Warehouse, workspace: str, sentinel_req: Re
         shape = (tuple((to, off) for _, to, off in ctx.offsets[:-1]), ctx.offsets[-1][2])
     r = sentinel_req
     ws_key = None if _workspace_sentinel(warehouse) else workspace
-    return (kind, id(warehouse), ws_key, r.template.name, r.request.model_dump_json(exclude={"metadata"}),
+    # has_call_rollups: whether the report reads the stored call rollups (stored_calls)
+    return (kind, id(warehouse), warehouse.has_call_rollups, ws_key, r.template.name, r.request.model_dump_json(exclude={"metadata"}),
             repr(r.conditions), tuple(r.display_fields), tuple(r.child_fields), tuple(r.sort), r.weekdays,
             r.tz, shape)
 
