@@ -39,7 +39,7 @@ def main() -> None:
 
     from callboard.reports import dates
     from callboard.reports.request import resolve_request
-    from callboard.reports.runner import build_expression, prepare, run_report
+    from callboard.reports.runner import build_expression, prepare, run_report, stored_calls
     from callboard.reports.templates.base import BuildContext
 
     cases = all_cases()
@@ -59,7 +59,8 @@ def main() -> None:
             req = resolve_request(body, now=NOW)
             ws = scope.workspace or BenchWarehouse.ALL
             runs = dates.utc_offset_intervals(req.tz, scope.lo.replace(tzinfo=UTC), scope.hi.replace(tzinfo=UTC))
-            expr, _ = build_expression(prepare(wh, ws, req), req, BuildContext.create("duckdb", runs))
+            ctx = BuildContext.create("duckdb", runs, stored=stored_calls(wh, ws, req))
+            expr, _ = build_expression(prepare(wh, ws, req), req, ctx)
             engine_sql = str(ibis.to_sql(expr, dialect="duckdb"))
             hand_sql = case.sql(DUCK, scope)
             snap = tmp / f"{name}.parquet"

@@ -307,9 +307,9 @@ def _cache_key(kind: str, warehouse: Warehouse, workspace: str, sentinel_req: Re
     r = sentinel_req
     ws_key = None if _workspace_sentinel(warehouse) else workspace
     # has_call_rollups: whether the report reads the stored call rollups (stored_calls)
-    return (kind, id(warehouse), warehouse.has_call_rollups, ws_key, r.template.name, r.request.model_dump_json(exclude={"metadata"}),
-            repr(r.conditions), tuple(r.display_fields), tuple(r.child_fields), tuple(r.sort), r.weekdays,
-            r.tz, shape)
+    return (kind, id(warehouse), warehouse.has_call_rollups, ws_key, r.template.name,
+            r.request.model_dump_json(exclude={"metadata"}), repr(r.conditions), tuple(r.display_fields),
+            tuple(r.child_fields), tuple(r.sort), r.weekdays, r.tz, shape)
 
 
 def _build_args(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> tuple[str, ResolvedRequest]:

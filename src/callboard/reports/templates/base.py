@@ -84,10 +84,11 @@ class BuildContext:
     stored: StoredCalls | None = None
 
     @classmethod
-    def create(cls, engine: str, runs: list[tuple[datetime, datetime, int]]) -> BuildContext:
+    def create(cls, engine: str, runs: list[tuple[datetime, datetime, int]],
+               stored: StoredCalls | None = None) -> BuildContext:
         naive = tuple((a.astimezone(UTC).replace(tzinfo=None), b.astimezone(UTC).replace(tzinfo=None), o)
                       for a, b, o in runs)
-        return cls(engine=engine, offsets=naive or ((datetime.min, datetime.max, 0),))
+        return cls(engine=engine, offsets=naive or ((datetime.min, datetime.max, 0),), stored=stored)
 
     def local(self, ts: ir.TimestampValue) -> ir.TimestampValue:
         """Local wall time of a naive-UTC timestamp: ``ts + offset`` chosen by a short ``CASE``

@@ -215,32 +215,41 @@ def rollup_calls(segs: ir.Table, engine: str, *, by: tuple[str, ...] = ("connId"
 RollupFn = Callable[[ir.Table, "BuildContext"], ir.Table]
 
 
-def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, *, after: bool = False) -> ir.Table:
-    """``rollup(segs, ctx)``: calls rolled up from the report's segments ``segs`` -- those of the
-    period, or with ``after`` those of the template's look past it (:meth:`Template.lookahead_seconds`).
+def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, *, after: bool = False,
+             where: Callable[[ir.Table], ir.BooleanValue] | None = None) -> ir.Table:
+    """``rollup(segs, ctx)`` (filtered by ``where``): calls rolled up from the report's segments
+    ``segs`` -- those of the period, or with ``after`` those of the template's look past it
+    (:meth:`Template.lookahead_seconds`).
 
     ``rollup`` is :func:`call_rollup` or a narrower one returning some of its columns by the same
     definitions. With stored call rollups (``ctx.stored``) the calls whose segments all lie in the
-    range are read from them, and only the calls the range's bounds cut are rolled up from their
-    segments in ``segs``: the same rows, without aggregating every segment."""
+    range are read from them, and only the calls a bound of the range cuts are rolled up from their
+    segments in ``segs``: the same rows, without aggregating every segment. ``where`` is applied to
+    both parts, so on the stored rows the engine filters while it scans."""
+    def keep(t: ir.Table) -> ir.Table:
+        return t.filter(where(t)) if where is not None else t
+
     shape = rollup(segs, ctx)
     stored = ctx.stored
     if stored is None:
-        return shape
+        return keep(shape)
     lo, hi = (stored.hi, stored.after) if after else (stored.lo, stored.hi)
     t = stored.table
     inside = [c for c in ((t.start >= lo) if lo is not None else None,
                           (t.lastStart < hi) if hi is not None else None) if c is not None]
     # the stored columns are nullable where a segment's are not: one schema for both sides
     schema = ibis.schema({n: typ.copy(nullable=True) for n, typ in shape.schema().items()})
-    whole = (t.filter(*inside) if inside else t).select(*schema.names).cast(schema)
+    whole = keep((t.filter(*inside) if inside else t).select(*schema.names).cast(schema))
     if not inside:
         return whole
-    # a call with segments on both sides of a bound: only its segments inside count
-    reach = [c for c in ((t.lastStart >= lo) if lo is not None else None,
-                         (t.start < hi) if hi is not None else None) if c is not None]
-    cut = t.filter(*reach, ~ibis.and_(*inside)).select("connId")
-    return whole.union(rollup(segs.semi_join(cut, "connId"), ctx).cast(schema), distinct=False)
+    # Calls with segments on both sides of a bound: only their segments inside count. One scan per
+    # bound, each pruned by the zone maps of start and lastStart to the row groups around it.
+    cut = [segs.semi_join(t.filter(t.start < b, t.lastStart >= b).select("connId"), "connId")
+           for b in (lo, hi) if b is not None]
+    # a call cut by both bounds is found twice: its segments are kept once
+    cut_segs = cut[0] if len(cut) == 1 else cut[0].union(cut[1], distinct=True)
+    part = keep(rollup(cut_segs, ctx).cast(schema))
+    return whole.union(part, distinct=False)
 
 
 InstanceFn = Callable[[ir.TimestampValue], ir.TimestampValue]

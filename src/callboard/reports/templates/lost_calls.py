@@ -172,29 +172,32 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     withheld), ``isLast`` (1 on the caller's latest lost call; every withheld call is its own
     caller), ``returned`` and ``returnedAt`` (of that latest call; 0/null on the others)."""
     rule = country_rule(req.request.countryCode)
-    later: ir.Table | None = None
+    period, later = segments, None
     if "_inPeriod" in segments.columns:  # the period's segments, and those of the window after it
-        later = segments.filter(~segments._inPeriod)
-        calls = calls_of(segments.filter(segments._inPeriod), ctx, _caller_rollup)
-    else:
-        calls = calls_of(segments, ctx, _caller_rollup)
-    lost = calls.filter((calls.callDir == DIR_INCOMING) & (calls.ans == 0) & (calls.lost == 1))
+        period, later = segments.filter(segments._inPeriod), segments.filter(~segments._inPeriod)
+
+    def lost_in(c: ir.Table) -> ir.BooleanValue:
+        return (c.callDir == DIR_INCOMING) & (c.ans == 0) & (c.lost == 1)
+
+    def answered_in(c: ir.Table) -> ir.BooleanValue:
+        return (c.callDir == DIR_INCOMING) & (c.ans == 1)
+
+    # each use rolls (or reads) its own calls, filtered where they are read: one shared call table
+    # would be materialised whole before either filter
+    lost = calls_of(period, ctx, _caller_rollup, where=lost_in)
     lost = with_normal_number(lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName"), "cli", "number",
                               rule)
     w = ibis.window(group_by=lost.number, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
     lost = lost.mutate(isLast=flag(lost.number.isnull() | (ibis.row_number().over(w) == 0)))
 
-    def answered_incoming(c: ir.Table) -> ir.Table:
-        return c.filter((c.callDir == DIR_INCOMING) & (c.ans == 1)).select("cli", "start")
-
-    answered_in = answered_incoming(calls)
+    answered = calls_of(period, ctx, _caller_rollup, where=answered_in).select("cli", "start")
     if later is not None:
         # calls after the period's end are rolled up on their own: they are contacts, never lost calls
-        after = calls_of(later, ctx, _caller_rollup, after=True)
-        answered_in = answered_in.union(answered_incoming(after), distinct=False)
+        after = calls_of(later, ctx, _caller_rollup, after=True, where=answered_in).select("cli", "start")
+        answered = answered.union(after, distinct=False)
     outgoing = segments.filter(segments.callDir == DIR_OUTGOING)
-    contacts = (answered_in.select(craw=answered_in.cli, t=answered_in.start)
-                .union(outgoing.select(craw=outgoing.calledUserNum, t=outgoing.start.cast(answered_in.start.type())),
+    contacts = (answered.select(craw=answered.cli, t=answered.start)
+                .union(outgoing.select(craw=outgoing.calledUserNum, t=outgoing.start.cast(answered.start.type())),
                        distinct=False))
     # no ``cnum IS NOT NULL`` filter: the equi-join below drops null numbers anyway, and DuckDB would
     # push that filter below the DISTINCT of with_normal_number, normalising every row, not every number
