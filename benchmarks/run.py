@@ -122,10 +122,10 @@ class BenchWarehouse:
             def segments(self, workspace: str) -> Any:
                 return self.calls() if workspace == BenchWarehouse.ALL else super().segments(workspace)
 
-            def call_rollups(self, workspace: str) -> Any:
+            def call_rollups(self, workspace: str, table: str = CALL_ROLLUPS_TABLE) -> Any:
                 if workspace == BenchWarehouse.ALL:
-                    return self.con.table(CALL_ROLLUPS_TABLE)
-                return super().call_rollups(workspace)
+                    return self.con.table(table)
+                return super().call_rollups(workspace, table)
 
         Warehouse.open_duckdb(path).close()  # builds the stored call rollups of an older cache once
         return _Wh(ibis.duckdb.connect(str(path), read_only=True), engine="duckdb", path=path)

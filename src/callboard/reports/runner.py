@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -192,14 +193,14 @@ def stored_calls(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> 
     if end is None:
         if seg_conds:
             return None
-        return StoredCalls(warehouse.call_rollups(workspace), None, None)
+        return StoredCalls(partial(warehouse.call_rollups, workspace), None, None)
     if seg_conds != req.conditions[:2] or req.conditions[0].field != "start" or req.conditions[0].operator != ">=":
         return None
     lo = ibis.literal(req.conditions[0].values[0], "timestamp")
     hi = ibis.literal(end.values[0], "timestamp")
     extra = req.template.lookahead_seconds(req)
     after = add_seconds(hi, ibis.literal(extra)) if extra > 0 else None
-    return StoredCalls(warehouse.call_rollups(workspace), lo, hi, after)
+    return StoredCalls(partial(warehouse.call_rollups, workspace), lo, hi, after)
 
 
 def _period_end(req: ResolvedRequest) -> Condition | None:

@@ -1,23 +1,31 @@
-"""The stored call rollups: one row per call (``workspace``, ``connId``) holding ``CallList``'s
-roll-up of *all* the call's stored segments (:func:`helpers.rollup_calls`, the one definition of a
-call) plus ``lastStart``, the start of its last segment.
+"""The stored call rollups: per call (``workspace``, ``connId``), what reports would otherwise
+aggregate from its segments at every run, kept beside the segments.
+
+* ``call_rollups``: one row per call, ``CallList``'s roll-up of *all* the call's stored segments
+  (:func:`helpers.rollup_calls`, the one definition of a call);
+* ``call_users``: one row per call, user and direction (``CallingUsage``'s per-call step);
+* ``call_codes``: one row per call and account code (``CallsByAccountCode``'s per-call step).
+
+Every row also holds ``start`` and ``lastStart``, the start of the call's first and last segment.
 
 Why: most reports count calls, and rolling 1.3 segments per call up into calls is most of their
 cost (a hash aggregation over every segment of the period, with arg-min picks over strings). A
-report whose only segment-stage filters are its period reads finished calls from this table
-instead; only calls cut by the period's bounds are rolled up from their segments at report time
-(:func:`callboard.reports.templates.helpers.calls_of`).
+report whose only segment-stage filters are its period reads the rows of calls that lie wholly in
+the period from these tables instead; only calls cut by the period's bounds are rolled up from
+their segments at report time (:func:`callboard.reports.templates.helpers.calls_of`).
 
-The table is kept exact by the warehouse's writes, in the same transaction as the segments: an
+The tables are kept exact by the warehouse's writes, in the same transaction as the segments: an
 append rolls up again every call the batch touched (its earlier segments included, so a call
-spread over several imports is right), and :meth:`Warehouse.optimize` rebuilds it sorted by
-(workspace, start) like the segments. A warehouse file from before this table existed gets it
-built once when opened for writing. Writing segments by any other way than the warehouse's own
-methods leaves it stale: call :meth:`Warehouse.rebuild_call_rollups` afterwards.
+spread over several imports is right), and :meth:`Warehouse.optimize` rebuilds them sorted by
+(workspace, start) like the segments. A warehouse file from before a table existed gets it built
+once when opened for writing. Writing segments by any other way than the warehouse's own methods
+leaves them stale: call :meth:`Warehouse.rebuild_call_rollups` afterwards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -25,20 +33,57 @@ import ibis
 import ibis.expr.types as ir
 
 CALL_ROLLUPS_TABLE = "call_rollups"
+CALL_USERS_TABLE = "call_users"
+CALL_CODES_TABLE = "call_codes"
 TOUCHED_TABLE = "_cb_touched"  # the connIds an append touched (a temporary table)
 _WS_SENTINEL = "cb-rollup-workspace-3b8e0c55"
 
 
-def rollup_expression(segments: ir.Table, *, touched: ir.Table | None = None) -> ir.Table:
-    """Call rollups of stored segments (storage columns), grouped by workspace and ``connId``;
-    with ``touched`` only the calls whose ``connId`` it lists."""
-    # deferred: the definition of a call lives with the report helpers, which import the warehouse
-    from callboard.reports.templates.helpers import rollup_calls, segment_view
+@dataclass(frozen=True)
+class StoredRollup:
+    """One stored table: ``rows(segs)`` turns segments (the segment view plus ``workspace``) into
+    its rows grouped by workspace, ``connId`` and more; each row gets its call's span."""
+
+    table: str
+    rows: Callable[[ir.Table], ir.Table]
+
+
+def _calls(segs: ir.Table) -> ir.Table:
+    from callboard.reports.templates.helpers import rollup_calls
+
+    return rollup_calls(segs, "duckdb", by=("workspace", "connId"), last_start=True)
+
+
+def _users(segs: ir.Table) -> ir.Table:
+    from callboard.reports.templates.usage import user_calls
+
+    return user_calls(segs, by=("workspace",))
+
+
+def _codes(segs: ir.Table) -> ir.Table:
+    from callboard.reports.templates.usage import code_calls
+
+    return code_calls(segs, by=("workspace",))
+
+
+# deferred imports: the definitions live with the report templates, which import the warehouse
+STORED: tuple[StoredRollup, ...] = (StoredRollup(CALL_ROLLUPS_TABLE, _calls), StoredRollup(CALL_USERS_TABLE, _users),
+                                    StoredRollup(CALL_CODES_TABLE, _codes))
+
+
+def rollup_expression(stored: StoredRollup, segments: ir.Table, *, touched: ir.Table | None = None) -> ir.Table:
+    """``stored``'s rows of stored segments (storage columns); with ``touched`` only of the calls
+    whose ``connId`` it lists."""
+    from callboard.reports.templates.helpers import segment_view
 
     if touched is not None:
         segments = segments.semi_join(touched, "connId")
     segs = segment_view(segments, keep=("workspace",))
-    return rollup_calls(segs, "duckdb", by=("workspace", "connId"), last_start=True)
+    rows = stored.rows(segs)
+    if "lastStart" in rows.columns:
+        return rows
+    spans = segs.group_by(["workspace", "connId"]).aggregate(start=segs.start.min(), lastStart=segs.start.max())
+    return rows.join(spans, ["workspace", "connId"])
 
 
 def _storage_table(name: str) -> ir.Table:
@@ -47,25 +92,26 @@ def _storage_table(name: str) -> ir.Table:
     return ibis.table(ibis.schema(STORAGE_SCHEMA), name=name)
 
 
-def rebuild_sql(calls_table: str) -> str:
-    """``SELECT`` of every stored call's rollup, sorted by (workspace, start)."""
-    expr = rollup_expression(_storage_table(calls_table)).order_by(["workspace", "start"])
+def rebuild_sql(stored: StoredRollup, calls_table: str) -> str:
+    """``SELECT`` of every stored call's rows, sorted by (workspace, start)."""
+    expr = rollup_expression(stored, _storage_table(calls_table)).order_by(["workspace", "start"])
     return str(ibis.to_sql(expr, dialect="duckdb"))
 
 
 @cache
-def _refresh_template(calls_table: str) -> str:
+def _refresh_template(stored: StoredRollup, calls_table: str) -> str:
     t = _storage_table(calls_table)
     touched = ibis.table({"connId": "string"}, name=TOUCHED_TABLE)
-    expr = rollup_expression(t.filter(t.workspace == _WS_SENTINEL), touched=touched)
+    expr = rollup_expression(stored, t.filter(t.workspace == _WS_SENTINEL), touched=touched)
     return str(ibis.to_sql(expr, dialect="duckdb"))
 
 
 def refresh(cur: Any, calls_table: str, workspace: str) -> None:
     """Roll up again, on DuckDB cursor ``cur`` (inside the append's transaction), the calls of
-    ``workspace`` listed in the temporary table :data:`TOUCHED_TABLE`."""
+    ``workspace`` listed in the temporary table :data:`TOUCHED_TABLE`, in every stored table."""
     quoted = "'" + workspace.replace("'", "''") + "'"
-    select = _refresh_template(calls_table).replace("'" + _WS_SENTINEL + "'", quoted)
-    cur.execute(f'DELETE FROM {CALL_ROLLUPS_TABLE} WHERE workspace = ? AND "connId" IN '
-                f'(SELECT "connId" FROM {TOUCHED_TABLE})', [workspace])
-    cur.execute(f"INSERT INTO {CALL_ROLLUPS_TABLE} BY NAME {select}")
+    for stored in STORED:
+        select = _refresh_template(stored, calls_table).replace("'" + _WS_SENTINEL + "'", quoted)
+        cur.execute(f'DELETE FROM {stored.table} WHERE workspace = ? AND "connId" IN '
+                    f'(SELECT "connId" FROM {TOUCHED_TABLE})', [workspace])
+        cur.execute(f"INSERT INTO {stored.table} BY NAME {select}")

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from callboard.calls.schema import CALL_FIELDS, EXTRA_FIELD, SEGMENT_SCHEMA
 from callboard.warehouse import call_rollups
-from callboard.warehouse.call_rollups import CALL_ROLLUPS_TABLE, TOUCHED_TABLE
+from callboard.warehouse.call_rollups import CALL_ROLLUPS_TABLE, STORED, TOUCHED_TABLE
 
 CALLS_TABLE = "calls"
 WORKSPACE_COLUMN = "workspace"
@@ -115,7 +115,7 @@ class Warehouse:
         cols.append(f'"{EXTRA_FIELD}" VARCHAR')
         self.raw_sql("SET enable_progress_bar = false")  # a long rebuild would draw one on the server's stdout
         self.raw_sql(f"CREATE TABLE IF NOT EXISTS {CALLS_TABLE} ({', '.join(cols)})")
-        if not self._duckdb_has(CALL_ROLLUPS_TABLE):
+        if not all(self._duckdb_has(s.table) for s in STORED):
             self.rebuild_call_rollups()  # a new file, or one from before the table existed
 
     def rebuild_call_rollups(self) -> None:
@@ -135,7 +135,8 @@ class Warehouse:
         self._has_rollups = True
 
     def _rebuild_rollups(self, raw: Any) -> None:
-        raw.execute(f"CREATE OR REPLACE TABLE {CALL_ROLLUPS_TABLE} AS {call_rollups.rebuild_sql(CALLS_TABLE)}")
+        for stored in STORED:
+            raw.execute(f"CREATE OR REPLACE TABLE {stored.table} AS {call_rollups.rebuild_sql(stored, CALLS_TABLE)}")
 
     # ---- reading ------------------------------------------------------------------------------
     def calls(self) -> ibis.Table:
@@ -150,7 +151,7 @@ class Warehouse:
     def has_call_rollups(self) -> bool:
         """Whether reports can read calls from the stored call rollups (DuckDB warehouses)."""
         if self._has_rollups is None:
-            self._has_rollups = self.engine == "duckdb" and self._duckdb_has(CALL_ROLLUPS_TABLE)
+            self._has_rollups = self.engine == "duckdb" and all(self._duckdb_has(s.table) for s in STORED)
         return self._has_rollups
 
     def _duckdb_has(self, table: str) -> bool:
@@ -158,9 +159,9 @@ class Warehouse:
         sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'"
         return bool(self.con.con.execute(sql, [table]).fetchall()[0][0])
 
-    def call_rollups(self, workspace: str) -> ibis.Table:
-        """The stored call rollups of one workspace (only where :attr:`has_call_rollups`)."""
-        t = self.con.table(CALL_ROLLUPS_TABLE)
+    def call_rollups(self, workspace: str, table: str = CALL_ROLLUPS_TABLE) -> ibis.Table:
+        """One workspace's rows of a stored call rollup table (only where :attr:`has_call_rollups`)."""
+        t = self.con.table(table)
         return t.filter(t[WORKSPACE_COLUMN] == workspace)
 
     def raw_sql(self, sql: str, params: list[Any] | None = None) -> Any:

@@ -14,6 +14,7 @@ Conventions every template follows, so the runner can treat them alike:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -64,10 +65,11 @@ def segment_field(name: str) -> TemplateField | None:
 @dataclass(frozen=True)
 class StoredCalls:
     """The workspace's stored call rollups (:mod:`callboard.warehouse.call_rollups`), given to a
-    template when the request's segment-stage filters are its period alone: ``lo``/``hi`` are the
-    period's bounds (None: no period) and ``after`` the end of the template's look past it."""
+    template when the request's segment-stage filters are its period alone: ``table(name)`` is the
+    workspace's rows of one stored table, ``lo``/``hi`` are the period's bounds (None: no period)
+    and ``after`` the end of the template's look past it."""
 
-    table: ir.Table
+    table: Callable[[str], ir.Table]
     lo: ir.TimestampValue | None
     hi: ir.TimestampValue | None
     after: ir.TimestampValue | None = None

@@ -216,14 +216,15 @@ RollupFn = Callable[[ir.Table, "BuildContext"], ir.Table]
 
 
 def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, *, after: bool = False,
-             where: Callable[[ir.Table], ir.BooleanValue] | None = None) -> ir.Table:
+             where: Callable[[ir.Table], ir.BooleanValue] | None = None, table: str = "call_rollups") -> ir.Table:
     """``rollup(segs, ctx)`` (filtered by ``where``): calls rolled up from the report's segments
     ``segs`` -- those of the period, or with ``after`` those of the template's look past it
     (:meth:`Template.lookahead_seconds`).
 
     ``rollup`` is :func:`call_rollup` or a narrower one returning some of its columns by the same
-    definitions. With stored call rollups (``ctx.stored``) the calls whose segments all lie in the
-    range are read from them, and only the calls a bound of the range cuts are rolled up from their
+    definitions, or the per-call step of another stored ``table`` (``call_users``, ``call_codes``).
+    With stored call rollups (``ctx.stored``) the rows of calls whose segments all lie in the
+    range are read from that table, and only the calls a bound of the range cuts are rolled up from their
     segments in ``segs``: the same rows, without aggregating every segment. ``where`` is applied to
     both parts, so on the stored rows the engine filters while it scans."""
     def keep(t: ir.Table) -> ir.Table:
@@ -234,7 +235,7 @@ def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, 
     if stored is None:
         return keep(shape)
     lo, hi = (stored.hi, stored.after) if after else (stored.lo, stored.hi)
-    t = stored.table
+    t = stored.table(table)
     inside = [c for c in ((t.start >= lo) if lo is not None else None,
                           (t.lastStart < hi) if hi is not None else None) if c is not None]
     # the stored columns are nullable where a segment's are not: one schema for both sides

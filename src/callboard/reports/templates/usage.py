@@ -14,10 +14,26 @@ import ibis.expr.types as ir
 
 from callboard.calls.schema import DIR_INCOMING, DIR_INTERNAL, DIR_OUTGOING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import count_where, flag
+from callboard.reports.templates.helpers import calls_of, count_where, flag
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
+
+
+def code_calls(segs: ir.Table, ctx: BuildContext | None = None, *, by: tuple[str, ...] = ()) -> ir.Table:
+    """``CallsByAccountCode``'s per-call step: one row per call and account code (null included)
+    with ``a`` (answered on a coded segment), ``d`` (Σ duration) and ``tk`` (Σ talk). ``by``: more
+    grouping columns (the stored ``call_codes`` table groups by workspace too)."""
+    return segs.group_by([*by, "accountCode", "connId"]).aggregate(
+        a=segs.ans.max().cast("int64"), d=segs.duration.sum(), tk=segs.talk.sum())
+
+
+def user_calls(segs: ir.Table, ctx: BuildContext | None = None, *, by: tuple[str, ...] = ()) -> ir.Table:
+    """``CallingUsage``'s per-call step: one row per call, user and direction (segments without a
+    user are not counted) with the user's ``name`` and ``tk`` (Σ talk). ``by`` as in
+    :func:`code_calls`."""
+    s = segs.filter(segs.userNum.notnull())
+    return s.group_by([*by, "userNum", "connId", "callDir"]).aggregate(name=s.userName.max(), tk=s.talk.sum())
 
 
 class CallsByAccountCode(Template):
@@ -43,9 +59,7 @@ class CallsByAccountCode(Template):
     )
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        s = segments
-        per_call = s.group_by(["accountCode", "connId"]).aggregate(
-            a=s.ans.max(), d=s.duration.sum(), tk=s.talk.sum())
+        per_call = calls_of(segments, ctx, code_calls, table="call_codes")
         agg = per_call.group_by("accountCode").aggregate(
             calls=per_call.count(), ans=per_call.a.cast("int64").sum(), duration=per_call.d.sum(),
             talk=per_call.tk.sum())
@@ -85,9 +99,7 @@ class CallingUsage(Template):
     )
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        s = segments.filter(segments.userNum.notnull())
-        per_call = s.group_by(["userNum", "connId", "callDir"]).aggregate(
-            name=s.userName.max(), tk=s.talk.sum())
+        per_call = calls_of(segments, ctx, user_calls, table="call_users")
         d = per_call.callDir
 
         def minutes(direction: int) -> ir.FloatingValue:
