@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,16 +125,23 @@ class Warehouse:
         start) (see :mod:`callboard.warehouse.call_rollups`)."""
         if self.engine != "duckdb":
             return
+        with self._transaction() as raw:
+            self._rebuild_rollups(raw)
+        self._has_rollups = True
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """The DuckDB connection inside one transaction under the write lock: committed when the
+        block ends, rolled back when it raises."""
         with self._write_lock:
             raw = self.con.con
             raw.execute("BEGIN TRANSACTION")
             try:
-                self._rebuild_rollups(raw)
+                yield raw
                 raw.execute("COMMIT")
             except BaseException:
                 raw.execute("ROLLBACK")
                 raise
-        self._has_rollups = True
 
     def _rebuild_rollups(self, raw: Any) -> None:
         for stored in STORED:
@@ -260,20 +269,13 @@ class Warehouse:
         (and the stored call rollups, rebuilt in the same order)."""
         if self.engine != "duckdb":
             return
-        with self._write_lock:
-            raw = self.con.con
-            raw.execute("BEGIN TRANSACTION")
-            try:
-                raw.execute(f"CREATE OR REPLACE TABLE {CALLS_TABLE}__sorted AS "
-                            f"SELECT * FROM {CALLS_TABLE} ORDER BY {WORKSPACE_COLUMN}, start")
-                raw.execute(f"DROP TABLE {CALLS_TABLE}")
-                raw.execute(f"ALTER TABLE {CALLS_TABLE}__sorted RENAME TO {CALLS_TABLE}")
-                self._rebuild_rollups(raw)
-                raw.execute("COMMIT")
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("CHECKPOINT")
+        with self._transaction() as raw:
+            raw.execute(f"CREATE OR REPLACE TABLE {CALLS_TABLE}__sorted AS "
+                        f"SELECT * FROM {CALLS_TABLE} ORDER BY {WORKSPACE_COLUMN}, start")
+            raw.execute(f"DROP TABLE {CALLS_TABLE}")
+            raw.execute(f"ALTER TABLE {CALLS_TABLE}__sorted RENAME TO {CALLS_TABLE}")
+            self._rebuild_rollups(raw)
+        self.con.con.execute("CHECKPOINT")  # outside the transaction: DuckDB refuses it inside one
 
     def close(self) -> None:
         disconnect = getattr(self.con, "disconnect", None)
