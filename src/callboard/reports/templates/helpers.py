@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from callboard.calls.schema import CALL_DIRS, CALL_FIELDS, CALL_TYPE_EXTERNAL, CALL_TYPES
@@ -215,6 +216,13 @@ def rollup_calls(segs: ir.Table, engine: str, *, by: tuple[str, ...] = ("connId"
 RollupFn = Callable[[ir.Table, "BuildContext"], ir.Table]
 
 
+def columns_read(expr: ir.Table, t: ir.Table) -> list[str]:
+    """The columns of ``t`` that ``expr`` may read (``connId`` always), in ``t``'s order: every
+    column name it reads anywhere (a superset when a derived table reuses a name; never fewer)."""
+    used = {f.name for f in expr.op().find(ops.Field)} | {"connId"}
+    return [c for c in t.columns if c in used]
+
+
 def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, *, after: bool = False,
              where: Callable[[ir.Table], ir.BooleanValue] | None = None, table: str = "call_rollups") -> ir.Table:
     """``rollup(segs, ctx)`` (filtered by ``where``): calls rolled up from the report's segments
@@ -245,7 +253,8 @@ def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, 
         return whole
     # Calls with segments on both sides of a bound: only their segments inside count. One scan per
     # bound, each pruned by the zone maps of start and lastStart to the row groups around it.
-    cut = [segs.semi_join(t.filter(t.start < b, t.lastStart >= b).select("connId"), "connId")
+    narrow = segs.select(*columns_read(shape, segs))  # a short SELECT list: DuckDB parses what it is sent
+    cut = [narrow.semi_join(t.filter(t.start < b, t.lastStart >= b).select("connId"), "connId")
            for b in (lo, hi) if b is not None]
     # a call cut by both bounds is found twice: its segments are kept once
     cut_segs = cut[0] if len(cut) == 1 else cut[0].union(cut[1], distinct=True)

@@ -166,11 +166,26 @@ def _caller_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
                     lost=j.c_lost.cast("int64"))
 
 
-def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-    """One row per lost incoming call: ``connId``, ``start``, ``hgNum``/``hgName`` (the call's first
-    hunt group), ``cli``/``cliName`` as presented, ``number`` (:func:`normal_number`, null when
-    withheld), ``isLast`` (1 on the caller's latest lost call; every withheld call is its own
-    caller), ``returned`` and ``returnedAt`` (of that latest call; 0/null on the others)."""
+@dataclass(frozen=True)
+class LostCalls:
+    """What both lost-call templates are built from (:func:`lost_calls`).
+
+    ``calls``: one row per lost incoming call -- ``connId``, ``start``, ``hgNum``/``hgName`` (the
+    call's first hunt group), ``cli``/``cliName`` as presented, ``number`` (:func:`normal_number`,
+    null when withheld).
+
+    ``callers``: one row per caller number -- ``number``, ``attempts``, ``firstAttempt``,
+    ``lastAttempt``, the last lost call's ``cliName``/``hgNum``/``hgName``, and ``returnedAt``: the
+    first contact after the last lost call and within ``callbackWindowHours`` (null: not returned).
+    The row whose ``number`` is null gathers every withheld lost call (never returned).
+    """
+
+    calls: ir.Table
+    callers: ir.Table
+
+
+def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> LostCalls:
+    """The period's lost calls and their callers, each caller's last lost call checked for a return."""
     rule = country_rule(req.request.countryCode)
     period, later = segments, None
     if "_inPeriod" in segments.columns:  # the period's segments, and those of the window after it
@@ -187,8 +202,13 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     lost = calls_of(period, ctx, _caller_rollup, where=lost_in)
     lost = with_normal_number(lost.select("connId", "start", "hgNum", "hgName", "cli", "cliName"), "cli", "number",
                               rule)
-    w = ibis.window(group_by=lost.number, order_by=[ibis.desc(lost.start), ibis.desc(lost.connId)])
-    lost = lost.mutate(isLast=flag(lost.number.isnull() | (ibis.row_number().over(w) == 0)))
+    # The caller's last lost call by (start, connId), picked in the aggregation (a row_number()
+    # window would sort every lost call). Withheld calls stay in, as the null group: a filter on
+    # ``number`` would be pushed below with_normal_number's DISTINCT and normalise every row.
+    latest = ibis.struct({"cliName": lost.cliName, "hgNum": lost.hgNum, "hgName": lost.hgName})
+    callers = lost.group_by("number").aggregate(
+        attempts=lost.count(), firstAttempt=lost.start.min(), lastAttempt=lost.start.max(),
+        _l=_last_by(latest, ibis.struct({"s": lost.start, "c": lost.connId}), ctx.engine))
 
     answered = calls_of(period, ctx, _caller_rollup, where=answered_in).select("cli", "start")
     if later is not None:
@@ -202,14 +222,15 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> i
     # no ``cnum IS NOT NULL`` filter: the equi-join below drops null numbers anyway, and DuckDB would
     # push that filter below the DISTINCT of with_normal_number, normalising every row, not every number
     contacts = with_normal_number(contacts, "craw", "cnum", rule)
-    last = lost.filter((lost.isLast == 1) & lost.number.notnull()).select(lnum="number", lstart="start")
+    last = callers.select(lnum="number", lstart="lastAttempt")  # the equi-join drops the withheld row
     window_s = ibis.literal(float(req.request.callbackWindowHours) * 3600.0)
     hits = last.join(contacts, [last.lnum == contacts.cnum, contacts.t > last.lstart,
                                 contacts.t <= add_seconds(last.lstart, window_s)])
     back = hits.group_by("lnum").aggregate(returnedAt=hits.t.min())
-    j = lost.left_join(back, (lost.number == back.lnum) & (lost.isLast == 1))
-    return j.select("connId", "start", "hgNum", "hgName", "cli", "cliName", "number", "isLast",
-                    returned=flag(j.returnedAt.notnull()), returnedAt=j.returnedAt)
+    j = callers.left_join(back, callers.number == back.lnum)
+    callers = j.select("number", "attempts", "firstAttempt", "lastAttempt", cliName=j._l["cliName"],
+                       hgNum=j._l["hgNum"], hgName=j._l["hgName"], returnedAt=j.returnedAt)
+    return LostCalls(lost, callers)
 
 
 def _last_by(value: ir.StructValue, key: ir.StructValue, engine: str) -> ir.StructValue:
@@ -263,28 +284,13 @@ class UnreturnedLostCalls(_SeesCallBacks):
     )
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        lost = lost_calls(segments, req, ctx)
-        # withheld calls share the key "" (a normal number is never empty), so joins stay equi-joins
-        lost = lost.mutate(_k=ibis.coalesce(lost.number, ""))
-        # the last lost call's own values (for the withheld row: the latest withheld call's), picked in
-        # the same aggregation (a window + self-join would evaluate lost_calls twice)
-        latest = ibis.struct({"cliName": lost.cliName, "hgNum": lost.hgNum, "hgName": lost.hgName,
-                              "returned": lost.returned, "returnedAt": lost.returnedAt})
-        j = lost.group_by("_k").aggregate(
-            number=lost.number.max(), attempts=lost.count(), firstAttempt=lost.start.min(),
-            lastAttempt=lost.start.max(),
-            _l=_last_by(latest, ibis.struct({"s": lost.start, "c": lost.connId}), ctx.engine))
-        j = j.select("number", "attempts", "firstAttempt", "lastAttempt", cliName=j._l["cliName"],
-                     hgNum=j._l["hgNum"], hgName=j._l["hgName"], returned=j._l["returned"],
-                     returnedAt=j._l["returnedAt"])
-        withheld = j.number.isnull()
-        returned_at = ibis.cases((withheld, ibis.null("timestamp")), else_=j.returnedAt)
-        return j.select(
-            cli=j.number, cliName=j.cliName, withheld=flag(withheld), attempts=j.attempts,
-            firstAttempt=j.firstAttempt, lastAttempt=j.lastAttempt,
-            returned=ibis.cases((withheld, 0), else_=j.returned), returnedAt=returned_at,
-            timeToReturn=seconds_between(j.lastAttempt, returned_at, ctx.engine),
-            hgNum=j.hgNum, hgName=j.hgName,
+        c = lost_calls(segments, req, ctx).callers
+        withheld = c.number.isnull()
+        return c.select(
+            cli=c.number, cliName=c.cliName, withheld=flag(withheld), attempts=c.attempts,
+            firstAttempt=c.firstAttempt, lastAttempt=c.lastAttempt, returned=flag(c.returnedAt.notnull()),
+            returnedAt=c.returnedAt, timeToReturn=seconds_between(c.lastAttempt, c.returnedAt, ctx.engine),
+            hgNum=c.hgNum, hgName=c.hgName,
         )
 
 
@@ -311,13 +317,24 @@ class LostCallRevenue(_SeesCallBacks):
     )
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        lost = lost_calls(segments, req, ctx)
-        lost = lost.mutate(_caller=lost.isLast, _unret=flag((lost.isLast == 1) & (lost.returned == 0)))
-        measures = {"lostCalls": lost.count(), "callers": lost._caller.sum(), "unreturned": lost._unret.sum()}
-        groups = lost.group_by("hgNum").aggregate(hgName=lost.hgName.max(), **measures)
+        lc = lost_calls(segments, req, ctx)
+        calls, callers = lc.calls, lc.callers
+        # What each row adds to its hunt group: a lost call counts as lost; a caller counts, and
+        # counts as unreturned, in the group of its last lost call; a withheld call is a caller of
+        # its own, never returned. (Caller rows carry no name: their group has lost calls, which do.)
+        withheld = flag(calls.number.isnull())
+        # (The callers' withheld row adds nothing: its calls count one by one.)
+        named = callers.number.notnull()
+        parts = calls.select("hgNum", "hgName", _lost=ibis.literal(1), _caller=withheld, _unret=withheld).union(
+            callers.select("hgNum", hgName=ibis.null("string"), _lost=ibis.literal(0), _caller=flag(named),
+                           _unret=flag(named & callers.returnedAt.isnull())), distinct=False)
+        measures = {"lostCalls": parts._lost.sum(), "callers": parts._caller.sum(), "unreturned": parts._unret.sum()}
+        groups = parts.group_by("hgNum").aggregate(hgName=parts.hgName.max(), **measures)
         groups = groups.select("hgNum", "hgName", "lostCalls", "callers", "unreturned",
                                total=ibis.literal(0), noGroup=flag(groups.hgNum.isnull()))
-        total = lost.aggregate(**measures)
+        # the total from the groups' sums: from ``parts`` again, the engine would evaluate them twice
+        total = groups.aggregate(lostCalls=groups.lostCalls.sum(), callers=groups.callers.sum(),
+                                 unreturned=groups.unreturned.sum())
         total = total.select(hgNum=ibis.null("string"), hgName=ibis.null("string"), lostCalls=total.lostCalls,
                              callers=total.callers, unreturned=total.unreturned, total=ibis.literal(1),
                              noGroup=ibis.literal(0))
