@@ -5,7 +5,7 @@ from before the table existed, ``optimize``."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,15 @@ def test_a_call_over_two_appends_is_rolled_up_whole(wh: Warehouse) -> None:
                      ("102", "C", "Bob", 60.0, T, T.replace(second=30))]
     codes = [(r["accountCode"], r["connId"], r["a"], r["d"]) for r in stored(wh, "call_codes")]
     assert codes == [(None, "C", 1, 85.0), (None, "D", 1, 63.0)]
+    # both calls external: C holds a line from 09:00:00 to its last end 09:01:35, D 09:05:00-09:06:03
+    lines = [(r["connId"], r["su"], r["eu"]) for r in stored(wh, "call_lines")]
+    assert lines == [("C", _us(T), _us(T.replace(minute=1, second=35))),
+                     ("D", _us(T.replace(minute=5)), _us(T.replace(minute=6, second=3)))]
     assert all_fresh(wh)
+
+
+def _us(t: datetime) -> int:
+    return (t - datetime(1970, 1, 1)) // timedelta(microseconds=1)
 
 
 def test_workspaces_are_kept_apart(wh: Warehouse) -> None:

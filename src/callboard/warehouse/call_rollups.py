@@ -4,7 +4,9 @@ aggregate from its segments at every run, kept beside the segments.
 * ``call_rollups``: one row per call, ``CallList``'s roll-up of *all* the call's stored segments
   (:func:`helpers.rollup_calls`, the one definition of a call);
 * ``call_users``: one row per call, user and direction (``CallingUsage``'s per-call step);
-* ``call_codes``: one row per call and account code (``CallsByAccountCode``'s per-call step).
+* ``call_codes``: one row per call and account code (``CallsByAccountCode``'s per-call step);
+* ``call_lines``: one row per call with external segments, the span it holds a line
+  (``TrunkUtilisation``'s per-call step).
 
 Every row also holds ``start`` and ``lastStart``, the start of the call's first and last segment.
 
@@ -35,6 +37,7 @@ import ibis.expr.types as ir
 CALL_ROLLUPS_TABLE = "call_rollups"
 CALL_USERS_TABLE = "call_users"
 CALL_CODES_TABLE = "call_codes"
+CALL_LINES_TABLE = "call_lines"
 TOUCHED_TABLE = "_cb_touched"  # the connIds an append touched (a temporary table)
 _WS_SENTINEL = "cb-rollup-workspace-3b8e0c55"
 
@@ -66,9 +69,15 @@ def _codes(segs: ir.Table) -> ir.Table:
     return code_calls(segs, by=("workspace",))
 
 
+def _lines(segs: ir.Table) -> ir.Table:
+    from callboard.reports.templates.trunks import line_spans
+
+    return line_spans(segs, by=("workspace",))
+
+
 # deferred imports: the definitions live with the report templates, which import the warehouse
 STORED: tuple[StoredRollup, ...] = (StoredRollup(CALL_ROLLUPS_TABLE, _calls), StoredRollup(CALL_USERS_TABLE, _users),
-                                    StoredRollup(CALL_CODES_TABLE, _codes))
+                                    StoredRollup(CALL_CODES_TABLE, _codes), StoredRollup(CALL_LINES_TABLE, _lines))
 
 
 def rollup_expression(stored: StoredRollup, segments: ir.Table, *, touched: ir.Table | None = None) -> ir.Table:
