@@ -64,9 +64,12 @@ def test_cached_sql_answers_as_a_fresh_compile(wh: Warehouse, template: str, tmp
     runner._sql_cache.clear()
     first = _run(wh, "ws-a", template, "2025-10-01", "2025-11-01", tmp_path)
     assert first.num_rows > 0
-    assert sorted(compiles) == ["report", "stats"], "the SQL was not compiled into the cache"
+    # "cut": the probe for period bounds that stored calls span; the report's kind names those bounds
+    kinds = {k.split("/")[0] for k in compiles}
+    assert kinds in ({"report", "stats"}, {"cut", "report", "stats"}), "the SQL was not compiled into the cache"
+    n = len(compiles)
     cached = _run(wh, "ws-b", template, "2025-10-10", "2025-11-10", tmp_path)
-    assert sorted(compiles) == ["report", "stats"], "the second request of the same shape compiled again"
+    assert len(compiles) == n, f"the second request of the same shape compiled again: {compiles[n:]}"
     runner._sql_cache.clear()
     fresh = _run(wh, "ws-b", template, "2025-10-10", "2025-11-10", tmp_path)
     assert cached.num_rows > 0

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_analytics_common import NOW, TZ, load, seg
+from test_analytics_common import NOW, TZ, load, seg, table
 
+from callboard.reports import runner
 from callboard.reports.output import read_page
 from callboard.reports.request import resolve_request
 from callboard.reports.runner import run_report, stored_calls
@@ -128,6 +129,51 @@ def test_a_cut_call_counts_only_its_segments_in_the_period(wh: Warehouse) -> Non
     ring = both_ways(wh, ws, _request("RingTimeDistribution", lo, hi, ringDurationThresholds=[10]))[0]
     # incoming with an outcome: X1 answered ≤ 10; X2 lost 30, X3 lost 10, Y1 lost 40; Y2 answered 8
     assert [(r["answered"], r["lost"]) for r in ring] == [(2, 1), (0, 2)]
+
+
+def test_only_the_bounds_that_cut_calls_are_rolled_up(wh: Warehouse) -> None:
+    """The probe names the bounds stored calls span: 10:00 (X1, X3) and 14:00 (X2, X3), then 15:00
+    (the one-hour call-back look past 14:00: X3 ends 14:30, nothing spans 15:00); midnight nothing."""
+    ws = load(wh, day_rows())
+    lo, hi = PERIODS[0]
+    con = wh.con.con
+
+    def probe(template: str, lo: datetime, hi: datetime) -> frozenset[str] | None:
+        return runner._cut_bounds(con, wh, ws, _request(template, lo, hi, callbackWindowHours=1))
+
+    assert probe("CallList", lo, hi) == {"lo", "hi"}
+    assert probe("UnreturnedLostCalls", lo, hi) == {"lo", "hi"}
+    assert probe("UnreturnedLostCalls", lo, DAY.replace(hour=13)) == {"lo", "hi", "after"}  # X3 spans 14:00
+    assert probe("CallList", *PERIODS[2]) == frozenset()
+    with segments_only(wh):
+        assert probe("CallList", lo, hi) is None
+
+
+def test_an_import_between_the_probe_and_the_report_is_not_half_seen(wh: Warehouse, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe and the report read one snapshot: a segment imported in between that makes a call
+    cross the period's start (so the probe did not see it cut) leaves the report as it was before."""
+    ws = load(wh, [seg("y1", DAY.replace(hour=12), connId="Y1", ring=40, duration=40, lost=1, cli="01632 960002"),
+                   seg("y2", DAY.replace(hour=12, minute=30), connId="Y2", ring=8, duration=128, ans=1)])
+    lo, hi = DAY.replace(hour=11, minute=30), DAY.replace(hour=13)
+    req = _request("CallList", lo, hi)
+    before = _rows(wh, ws, req, tmp_path)
+    assert [r["connId"] for r in before] == ["Y1", "Y2"]
+    probe = runner._cut_bounds
+
+    def probe_then_import(*args: Any) -> Any:
+        cut = probe(*args)
+        assert cut == frozenset()
+        # Y1 gets an earlier segment at 11:00: it now begins before the period
+        wh.append(ws, table([seg("y0", DAY.replace(hour=11), connId="Y1", ring=5, duration=5, lost=1,
+                                 cli="01632 960002")]))
+        return cut
+
+    monkeypatch.setattr(runner, "_cut_bounds", probe_then_import)
+    assert _rows(wh, ws, req, tmp_path) == before
+    monkeypatch.undo()
+    after = _rows(wh, ws, req, tmp_path)  # now Y1 is cut: only its 12:00 segment is in the period
+    assert [r["connId"] for r in after] == ["Y1", "Y2"] and after[0]["segments"] == 1
 
 
 def test_only_period_filters_use_the_stored_calls(wh: Warehouse) -> None:

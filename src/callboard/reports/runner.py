@@ -36,6 +36,7 @@ from callboard.reports.request import Condition, ResolvedRequest
 from callboard.reports.templates.base import BuildContext, StoredCalls, Template, TemplateField
 from callboard.reports.templates.helpers import add_seconds, drop_short_calls, segment_view
 from callboard.settings import Settings
+from callboard.warehouse.call_rollups import CALL_ROLLUPS_TABLE
 from callboard.warehouse.store import Warehouse
 
 SUMMARY_FIELDS: tuple[str, ...] = ("ans", "ref", "lost", "ring", "duration")
@@ -106,11 +107,12 @@ def _apply(t: ir.Table, conditions: list[Condition]) -> ir.Table:
 
 # ---- engine control ---------------------------------------------------------------------------------
 @contextmanager
-def _guard(warehouse: Warehouse, timeout: float, cancelled: Callable[[], bool] | None) -> Iterator[dict]:
+def _guard(warehouse: Warehouse, timeout: float, cancelled: Callable[[], bool] | None,
+           con: Any = None) -> Iterator[dict]:
     """Interrupt the engine when the time limit passes or the request is cancelled.
 
-    DuckDB: ``interrupt()`` on the connection; Spark: a job group cancelled as a whole. A watcher
-    thread polls ``cancelled`` so a DELETE takes effect mid-query.
+    DuckDB: ``interrupt()`` on the connection (``con``, else the warehouse's); Spark: a job group
+    cancelled as a whole. A watcher thread polls ``cancelled`` so a DELETE takes effect mid-query.
     """
     state: dict[str, Any] = {"reason": None}
     done = threading.Event()
@@ -123,7 +125,7 @@ def _guard(warehouse: Warehouse, timeout: float, cancelled: Callable[[], bool] |
     def stop(reason: str) -> None:
         state["reason"] = reason
         if warehouse.engine == "duckdb":
-            warehouse.con.con.interrupt()
+            (con if con is not None else warehouse.con.con).interrupt()
         elif spark_ctx is not None:
             spark_ctx.cancelJobGroup(group)
 
@@ -178,11 +180,12 @@ def prepare(warehouse: Warehouse, workspace: str, req: ResolvedRequest, *, looka
     return segs.mutate(_inPeriod=segs.start < hi)
 
 
-def stored_calls(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> StoredCalls | None:
+def stored_calls(warehouse: Warehouse, workspace: str, req: ResolvedRequest,
+                 cut: frozenset[str] | None = None) -> StoredCalls | None:
     """The stored call rollups for this request, or None when it must roll its calls up from
     segments: they hold whole calls, so they serve only requests whose segment-stage filters are the
     period alone -- no other filter on segments, no ``daysOfWeek`` mask, neither
-    ``ignoreAbandonedCalls`` nor ``ignoreShortAnsweredCalls``."""
+    ``ignoreAbandonedCalls`` nor ``ignoreShortAnsweredCalls``. ``cut``: see :class:`StoredCalls`."""
     r = req.request
     if not warehouse.has_call_rollups or req.weekdays is not None:
         return None
@@ -193,14 +196,45 @@ def stored_calls(warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> 
     if end is None:
         if seg_conds:
             return None
-        return StoredCalls(partial(warehouse.call_rollups, workspace), None, None)
+        return StoredCalls(partial(warehouse.call_rollups, workspace), None, None, cut=cut)
     if seg_conds != req.conditions[:2] or req.conditions[0].field != "start" or req.conditions[0].operator != ">=":
         return None
     lo = ibis.literal(req.conditions[0].values[0], "timestamp")
     hi = ibis.literal(end.values[0], "timestamp")
     extra = req.template.lookahead_seconds(req)
     after = add_seconds(hi, ibis.literal(extra)) if extra > 0 else None
-    return StoredCalls(partial(warehouse.call_rollups, workspace), lo, hi, after)
+    return StoredCalls(partial(warehouse.call_rollups, workspace), lo, hi, after, cut=cut)
+
+
+def _cut_expression(stored: StoredCalls) -> ir.Table:
+    """One row (``bound``) per bound of ``stored`` that some stored call spans (first segment before
+    it, last at or after it); each probe stops at its first row and reads only the row groups
+    around its bound."""
+    t = stored.table(CALL_ROLLUPS_TABLE)
+    probes = [t.filter(t.start < b, t.lastStart >= b).limit(1).select(bound=ibis.literal(name))
+              for name, b in stored.bounds().items()]
+    out = probes[0]
+    for p in probes[1:]:
+        out = out.union(p, distinct=False)
+    return out
+
+
+def _cut_bounds(con: Any, warehouse: Warehouse, workspace: str, req: ResolvedRequest) -> frozenset[str] | None:
+    """The bounds of ``req``'s period that stored calls span, queried on ``con`` (None: the request
+    does not read stored calls, or has no bound)."""
+    stored = stored_calls(warehouse, workspace, req)
+    if stored is None or not stored.bounds():
+        return None
+
+    def build(ws: str, r: ResolvedRequest) -> tuple[ir.Table, list[str]]:
+        s = stored_calls(warehouse, ws, r)
+        assert s is not None
+        return _cut_expression(s), ["bound"]
+
+    compiled = _compiled("cut", warehouse, workspace, req, None, build)
+    if compiled is None:
+        return None
+    return frozenset(str(v) for v in _run_sql(con, compiled).column("bound").to_pylist())
 
 
 def _period_end(req: ResolvedRequest) -> Condition | None:
@@ -391,14 +425,32 @@ def _run_sql(con: Any, compiled: _Compiled) -> pa.Table:
 def _report_table(warehouse: Warehouse, workspace: str, req: ResolvedRequest, ctx: BuildContext, timeout: float,
                   cancelled: Callable[[], bool] | None) -> tuple[pa.Table, list[str]]:
     """Build (or take from the cache), compile and run the report query."""
-    def build(ws: str, r: ResolvedRequest) -> tuple[ir.Table, list[str]]:
-        return build_expression(prepare(warehouse, ws, r), r, replace(ctx, stored=stored_calls(warehouse, ws, r)))
+    def builder(cut: frozenset[str] | None) -> Callable[[str, ResolvedRequest], tuple[ir.Table, list[str]]]:
+        def build(ws: str, r: ResolvedRequest) -> tuple[ir.Table, list[str]]:
+            stored = stored_calls(warehouse, ws, r, cut)
+            return build_expression(prepare(warehouse, ws, r), r, replace(ctx, stored=stored))
+        return build
 
-    compiled = _compiled("report", warehouse, workspace, req, ctx, build)
-    with _guard(warehouse, timeout, cancelled):
-        if compiled is not None:
-            return _run_sql(warehouse.con.con, compiled), compiled.names
-    expr, names = build(workspace, req)
+    if warehouse.engine == "duckdb":
+        # The bounds no stored call spans need no segment roll-up (a smaller query to plan and
+        # run). The probe and the report share one transaction, so an import committed between
+        # them cannot cut a call the probe did not see.
+        con = warehouse.con.con.cursor()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            con.execute("BEGIN TRANSACTION")
+            with _guard(warehouse, timeout, cancelled, con):
+                cut = _cut_bounds(con, warehouse, workspace, req)
+            kind = "report" if cut is None else "report/cut:" + ",".join(sorted(cut))
+            compiled = _compiled(kind, warehouse, workspace, req, ctx, builder(cut))
+            if compiled is not None:
+                with _guard(warehouse, timeout, cancelled, con):
+                    return _run_sql(con, compiled), compiled.names
+        finally:
+            with suppress(Exception):
+                con.execute("ROLLBACK")  # it only read
+            con.close()
+    expr, names = builder(None)(workspace, req)
     with _guard(warehouse, timeout, cancelled):
         return expr.to_pyarrow(), names
 

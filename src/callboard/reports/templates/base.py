@@ -67,12 +67,26 @@ class StoredCalls:
     """The workspace's stored call rollups (:mod:`callboard.warehouse.call_rollups`), given to a
     template when the request's segment-stage filters are its period alone: ``table(name)`` is the
     workspace's rows of one stored table, ``lo``/``hi`` are the period's bounds (None: no period)
-    and ``after`` the end of the template's look past it."""
+    and ``after`` the end of the template's look past it.
+
+    ``cut``: the names (``"lo"``, ``"hi"``, ``"after"``) of the bounds that some stored call spans,
+    found by a query just before, in the report's transaction; None when not known (every bound
+    may cut calls)."""
 
     table: Callable[[str], ir.Table]
     lo: ir.TimestampValue | None
     hi: ir.TimestampValue | None
     after: ir.TimestampValue | None = None
+    cut: frozenset[str] | None = None
+
+    def bounds(self) -> dict[str, ir.TimestampValue]:
+        """The bounds that are set, by name."""
+        named = {"lo": self.lo, "hi": self.hi, "after": self.after}
+        return {k: v for k, v in named.items() if v is not None}
+
+    def may_cut(self, name: str) -> bool:
+        """Whether calls may span bound ``name`` (then their segments on each side are rolled up)."""
+        return self.cut is None or name in self.cut
 
 
 @dataclass(frozen=True)

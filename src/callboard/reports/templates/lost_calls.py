@@ -116,8 +116,16 @@ def normal_number(num: ir.StringValue, rule: CountryRule | None) -> ir.StringVal
     → its digits.
     """
     s = num.lower().strip()
+    return _normal_form(s, _digits(s), rule)
+
+
+def _digits(s: ir.StringValue) -> ir.StringValue:
     # two regular expressions per value: the host/parameters and a "(0)" go, then everything but digits
-    digits = s.re_replace(r"[@;].*$|\(0\)", "").re_replace(r"[^0-9]", "")
+    return s.re_replace(r"[@;].*$|\(0\)", "").re_replace(r"[^0-9]", "")
+
+
+def _normal_form(s: ir.StringValue, digits: ir.StringValue, rule: CountryRule | None) -> ir.StringValue:
+    """:func:`normal_number` of lower-cased, stripped ``s`` whose digits are ``digits``."""
     plus = s.startswith("+") | s.startswith("tel:+") | s.startswith("sip:+") | s.startswith("sips:+")
     branches: list[tuple[ir.BooleanValue, ir.StringValue]] = [
         (digits.isnull() | (digits.length() == 0), ibis.null("string")),
@@ -144,7 +152,11 @@ def with_normal_number(t: ir.Table, column: str, out: str, rule: CountryRule | N
     """``t`` plus ``out`` = :func:`normal_number` of ``t[column]``, computed once per distinct raw
     value (callers repeat: a year's calls hold far fewer numbers than rows) and joined back."""
     raw = t.select(_raw=t[column]).filter(lambda r: r._raw.notnull()).distinct()
-    raw = raw.mutate(_norm=normal_number(raw._raw, rule))
+    # digits as a column of its own: inlined, its two regular expressions would be written out in
+    # every branch of the CASE, and DuckDB parses (and binds) every copy
+    raw = raw.mutate(_s=raw._raw.lower().strip())
+    raw = raw.mutate(_d=_digits(raw._s))
+    raw = raw.select("_raw", _norm=_normal_form(raw._s, raw._d, rule))
     j = t.left_join(raw, t[column] == raw._raw)
     return j.drop("_raw").rename({out: "_norm"})
 
