@@ -255,11 +255,11 @@ def calls_of(segs: ir.Table, ctx: BuildContext, rollup: RollupFn = call_rollup, 
     # Calls with segments on both sides of a bound: only their segments inside count. One scan per
     # bound, each pruned by the zone maps of start and lastStart to the row groups around it; none
     # for a bound no call spans (``stored.cut``), which is most bounds at midnight.
-    narrow = segs.select(*columns_read(shape, segs))  # a short SELECT list: DuckDB parses what it is sent
-    cut = [narrow.semi_join(t.filter(t.start < b, t.lastStart >= b).select("connId"), "connId")
-           for name, b in ((lo_name, lo), (hi_name, hi)) if b is not None and stored.may_cut(name)]
-    if not cut:
+    bounds = [b for name, b in ((lo_name, lo), (hi_name, hi)) if b is not None and stored.may_cut(name)]
+    if not bounds:
         return whole
+    narrow = segs.select(*columns_read(shape, segs))  # a short SELECT list: DuckDB parses what it is sent
+    cut = [narrow.semi_join(t.filter(t.start < b, t.lastStart >= b).select("connId"), "connId") for b in bounds]
     # a call cut by both bounds is found twice: its segments are kept once
     cut_segs = cut[0] if len(cut) == 1 else cut[0].union(cut[1], distinct=True)
     part = keep(rollup(cut_segs, ctx).cast(schema))

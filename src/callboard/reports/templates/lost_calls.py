@@ -333,9 +333,9 @@ class LostCallRevenue(_SeesCallBacks):
         calls, callers = lc.calls, lc.callers
         # What each row adds to its hunt group: a lost call counts as lost; a caller counts, and
         # counts as unreturned, in the group of its last lost call; a withheld call is a caller of
-        # its own, never returned. (Caller rows carry no name: their group has lost calls, which do.)
+        # its own, never returned, so the callers' withheld row adds nothing. (Caller rows carry no
+        # name: their group has lost calls, which do.)
         withheld = flag(calls.number.isnull())
-        # (The callers' withheld row adds nothing: its calls count one by one.)
         named = callers.number.notnull()
         parts = calls.select("hgNum", "hgName", _lost=ibis.literal(1), _caller=withheld, _unret=withheld).union(
             callers.select("hgNum", hgName=ibis.null("string"), _lost=ibis.literal(0), _caller=flag(named),

@@ -85,7 +85,7 @@ class LocalBuckets:
         n = len(self.offsets)
         p = self.period
         t = t.mutate(_r0=self.run_of(t.su), _r1=self.run_of(t.eu - 1))
-        t = t.mutate(_off0=self._pick(t._r0, [ibis.literal(o, "int64") for o in self.offsets]))
+        t = t.mutate(_off0=self.offset(t._r0))
         t = t.mutate(_k0=(t.su + t._off0) // p, _k1=(t.eu - 1 + t._off0) // p)
         whole = (t._r0 == t._r1) & (t._k0 == t._k1)
         one = t.filter(whole)
@@ -95,7 +95,7 @@ class LocalBuckets:
         many = many.mutate(_ri=ibis.range(many._r0, many._r1 + 1).unnest() if n > 1 else ibis.literal(0, "int64"))
         ps = self._pick(many._ri, [many.su] + [ibis.greatest(many.su, b) for b in self.bounds])
         pe = self._pick(many._ri, [ibis.least(many.eu, b) for b in self.bounds] + [many.eu])
-        off = self._pick(many._ri, [ibis.literal(o, "int64") for o in self.offsets])
+        off = self.offset(many._ri)
         many = many.mutate(ls=ps + off, le=pe + off, off=off)
         many = many.mutate(_k0=many.ls // p, _k1=(many.le - 1) // p)
         many = many.mutate(k=ibis.range(many._k0, many._k1 + 1).unnest().cast("int64"))
@@ -105,9 +105,13 @@ class LocalBuckets:
         one = one.select(*cols)
         return one.union(many.select(*cols).cast(one.schema()), distinct=False)
 
+    def offset(self, ri: ir.IntegerValue) -> ir.IntegerValue:
+        """The UTC offset (µs) of offset run ``ri``."""
+        return self._pick(ri, [ibis.literal(o, "int64") for o in self.offsets])
+
     def bucket_of(self, t: ir.IntegerValue) -> ir.IntegerValue:
         """Local bucket number of UTC instant ``t`` (µs)."""
-        off = self._pick(self.run_of(t), [ibis.literal(o, "int64") for o in self.offsets])
+        off = self.offset(self.run_of(t))
         return ((t + off) // self.period).cast("int64")
 
     def length_us(self, k: ir.IntegerValue) -> ir.IntegerValue:
