@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse, SparkWarehouse, Warehouse
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +37,14 @@ def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
-    return Warehouse.open_spark(session)
+    return SparkWarehouse.open(session)
 
 
 @pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def warehouse(request: pytest.FixtureRequest) -> Iterator[Warehouse]:
     """A calls warehouse on each engine the report templates must run on."""
     if request.param == "duckdb":
-        wh = Warehouse.open_duckdb(None)
+        wh = DuckDBWarehouse.open(None)
         yield wh
         wh.close()
     else:

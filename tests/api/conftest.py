@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apihelpers import ADMIN, Api
 from fastapi import FastAPI
 
 from callboard.api.app import create_app
 from callboard.settings import Settings
+from tests.support.api import ADMIN, Api
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from apihelpers import Api, V
+
+from tests.support.api import Api, V, check_error
 
 
 @pytest.fixture
@@ -18,19 +19,6 @@ def env(api: Api) -> dict[str, Any]:
     report = api.report(token, ws)
     rid = api.request(token, ws, report)
     return {"token": token, "ws": ws, "report": report, "rid": rid, "h": api.auth(token)}
-
-
-def check_error(r: Any, status: int, *needles: str) -> dict[str, Any]:
-    assert r.status_code == status, (r.status_code, r.text)
-    body = r.json()
-    assert set(body) == {"message", "errors", "trackingId"}
-    assert body["trackingId"] == r.headers["TrackingID"] and body["trackingId"]
-    assert body["errors"] and all(isinstance(e["description"], str) for e in body["errors"])
-    text = (body["message"] + " " + " ".join(e["description"] for e in body["errors"])).lower()
-    for needle in needles:
-        assert needle.lower() in text, (needle, body)
-    assert "traceback" not in r.text.lower()
-    return body
 
 
 def test_malformed_json_everywhere(api: Api, env: dict[str, Any]) -> None:

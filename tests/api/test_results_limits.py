@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from apihelpers import ADMIN, Api, V
-from test_results_bad_input import check_error
+
+from tests.support.api import ADMIN, Api, V, check_error
 
 
 @pytest.fixture

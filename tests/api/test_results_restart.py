@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from apihelpers import Api, V
 from fastapi.testclient import TestClient
 from sqlalchemy import update
-from test_results_roundtrip import DEFAULTS, EXPECTED, ROWS
 
 from callboard.api.app import create_app
 from callboard.service import queue
 from callboard.store.models import ReportRequest, RequestStatus, utcnow
+from tests.support.api import Api, V
+from tests.support.roundtrip import DEFAULTS, EXPECTED, ROWS
 
 
 def test_dead_workers_request_and_queued_ones_complete_once_after_restart(app_factory) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from apihelpers import ADMIN, ALL_SCOPES, Api, V
+
+from tests.support.api import ADMIN, ALL_SCOPES, Api, V
 
 ROW = [{"docId": "x1", "start": "2025-07-01T09:00:00Z", "userNum": "101", "ans": 1, "ring": 1, "duration": 9}]
 REQUEST = {"metadata": {"dateFilter": {"presetName": "Custom", "start": "2025-07-01T00:00:00",

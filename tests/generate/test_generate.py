@@ -262,10 +262,10 @@ def test_run_generate_reports_progress(tmp_path: Path) -> None:
 
 
 def test_load_into_warehouse_is_idempotent() -> None:
-    from callboard.warehouse.store import Warehouse
+    from callboard.warehouse import DuckDBWarehouse
 
     cfg = OrgConfig(seed=9, users=6, days=5, start=date(2025, 4, 1), hunt_groups=1)
-    wh = Warehouse.open_duckdb(None)
+    wh = DuckDBWarehouse.open(None)
     try:
         first = load_into(wh, "ws1", cfg)
         assert first.inserted == first.received > 0 and first.duplicates == 0

@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import test_analytics_distributions as distributions
-import test_analytics_lost_calls as lost_calls
-import test_analytics_trunks as trunks
-import test_analytics_usage as usage
-from test_analytics_common import load, run
 
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse, Warehouse
+from tests.support.analytics import load, run
+from tests.support.datasets import distributions, lost_calls, trunks, usage
 
 pytestmark = pytest.mark.spark
 
@@ -47,7 +44,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.fixture(scope="module")
 def both(spark_warehouse: Warehouse) -> Iterator[tuple[tuple[Warehouse, str], tuple[Warehouse, str]]]:
-    duck = Warehouse.open_duckdb(None)
+    duck = DuckDBWarehouse.open(None)
     yield (duck, load(duck, ALL_ROWS)), (spark_warehouse, load(spark_warehouse, ALL_ROWS))
     duck.close()
 

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_analytics_common import TZ, load, run, seg
 
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse, Warehouse
+from tests.support.analytics import TZ, load, run, seg
 
 DAYS = [datetime(2025, 3, 30, 0, 0), datetime(2025, 10, 26, 0, 0), datetime(2025, 7, 1, 9, 0)]
 SLOT = timedelta(minutes=15)
@@ -41,7 +41,7 @@ calls_st = st.lists(
 
 @pytest.fixture(scope="module")
 def wh() -> Iterator[Warehouse]:
-    w = Warehouse.open_duckdb(None)
+    w = DuckDBWarehouse.open(None)
     yield w
     w.close()
 

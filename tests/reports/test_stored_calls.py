@@ -17,21 +17,22 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_analytics_common import NOW, TZ, load, seg, table
 
 from callboard.reports import runner
+from callboard.reports.expression import stored_calls
 from callboard.reports.output import read_page
 from callboard.reports.request import resolve_request
-from callboard.reports.runner import run_report, stored_calls
+from callboard.reports.runner import run_report
 from callboard.reports.templates import TEMPLATES
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse, Warehouse
+from tests.support.analytics import NOW, TZ, load, seg, table
 
 DAY = datetime(2025, 7, 1)
 
 
 @pytest.fixture(scope="module")
 def wh() -> Iterator[Warehouse]:
-    w = Warehouse.open_duckdb(None)
+    w = DuckDBWarehouse.open(None)
     yield w
     w.close()
 
@@ -136,10 +137,9 @@ def test_only_the_bounds_that_cut_calls_are_rolled_up(wh: Warehouse) -> None:
     (the one-hour call-back look past 14:00: X3 ends 14:30, nothing spans 15:00); midnight nothing."""
     ws = load(wh, day_rows())
     lo, hi = PERIODS[0]
-    con = wh.con.con
-
     def probe(template: str, lo: datetime, hi: datetime) -> frozenset[str] | None:
-        return runner._cut_bounds(con, wh, ws, _request(template, lo, hi, callbackWindowHours=1))
+        with wh.session(snapshot=True) as session:
+            return runner.cut_bounds(session, wh, ws, _request(template, lo, hi, callbackWindowHours=1))
 
     assert probe("CallList", lo, hi) == {"lo", "hi"}
     assert probe("UnreturnedLostCalls", lo, hi) == {"lo", "hi"}
@@ -159,7 +159,7 @@ def test_an_import_between_the_probe_and_the_report_is_not_half_seen(wh: Warehou
     req = _request("CallList", lo, hi)
     before = _rows(wh, ws, req, tmp_path)
     assert [r["connId"] for r in before] == ["Y1", "Y2"]
-    probe = runner._cut_bounds
+    probe = runner.cut_bounds
 
     def probe_then_import(*args: Any) -> Any:
         cut = probe(*args)
@@ -169,7 +169,7 @@ def test_an_import_between_the_probe_and_the_report_is_not_half_seen(wh: Warehou
                                  cli="01632 960002")]))
         return cut
 
-    monkeypatch.setattr(runner, "_cut_bounds", probe_then_import)
+    monkeypatch.setattr(runner, "cut_bounds", probe_then_import)
     assert _rows(wh, ws, req, tmp_path) == before
     monkeypatch.undo()
     after = _rows(wh, ws, req, tmp_path)  # now Y1 is cut: only its 12:00 segment is in the period

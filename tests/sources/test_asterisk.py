@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from callboard.calls.schema import NUMERIC_DEFAULTS, SEGMENT_SCHEMA
 from callboard.sources import SourceError, read_source
 from callboard.sources.asterisk import channel_resource, split_clid
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 SAMPLES = Path(__file__).parent / "samples" / "asterisk"
 CALLER = {"cli": "+441134960000", "cliName": "Caller", "callUserNum": "+441134960000", "callUserName": "Caller"}
@@ -91,7 +91,7 @@ def test_explicit_columns_option_for_17_columns() -> None:
 
 
 def test_bad_rows_refuse_the_file(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     with pytest.raises(SourceError) as info:
         wh.append("ws", read_source("asterisk", SAMPLES / "Master_bad_row.csv", time_zone="Europe/London"))
     errs = info.value.errors
@@ -102,7 +102,7 @@ def test_bad_rows_refuse_the_file(tmp_path: Path) -> None:
 
 
 def test_import_twice_stores_once(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     path = SAMPLES / "Master_london_21col.csv"
     first = wh.append("pbx", read_source("asterisk", path, time_zone="Europe/London"))
     second = wh.append("pbx", read_source("asterisk", path, time_zone="Europe/London"))

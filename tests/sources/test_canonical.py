@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from callboard.calls.schema import NUMERIC_DEFAULTS, SEGMENT_SCHEMA
 from callboard.sources import SourceError, read_source
 from callboard.sources.canonical import local_to_utc
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 SAMPLES = Path(__file__).parent / "samples" / "canonical"
 
@@ -104,7 +104,7 @@ def test_ndjson_by_content_type_and_sniffing() -> None:
 
 
 def test_bad_rows_are_all_reported_and_nothing_stored(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     with pytest.raises(SourceError) as info:
         wh.append("ws", read("bad_row.csv"))
     errs = [(e.row, e.column) for e in info.value.errors]
@@ -134,7 +134,7 @@ def test_missing_start_and_unknown_zone() -> None:
 
 
 def test_import_twice_stores_once(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     first = wh.append("ws", read("calls_london.csv", "Europe/London"))
     second = wh.append("ws", read("calls_london.csv", "Europe/London"))
     assert first.as_dict() == {"received": 5, "inserted": 5, "duplicates": 0}

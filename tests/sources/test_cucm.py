@@ -18,7 +18,7 @@ from callboard.calls.schema import FIELD_NAMES, SEGMENT_SCHEMA
 from callboard.sources import read_source
 from callboard.sources.base import SourceError
 from callboard.sources.cucm import epoch_to_utc, is_trunk
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 SAMPLES = Path(__file__).parent / "samples" / "cucm"
 CDR = SAMPLES / "cdr_StandAloneCluster_01_202409101400_1042"
@@ -149,7 +149,7 @@ def test_a_cmr_file_yields_no_segments() -> None:
 
 
 def test_import_twice_stores_once_and_bad_file_stores_nothing(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     try:
         assert wh.append("ws", read_source("cucm", CDR)).as_dict() == {
             "received": 4, "inserted": 4, "duplicates": 0}

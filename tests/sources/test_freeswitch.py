@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from callboard.calls.schema import NUMERIC_DEFAULTS, SEGMENT_SCHEMA
 from callboard.sources import SourceError, read_source
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 SAMPLES = Path(__file__).parent / "samples" / "freeswitch"
 U = "5f3c1a2e-0000-4000-8000-00000000000"
@@ -90,7 +90,7 @@ def test_b_leg_without_pointer_joins_via_bleg_uuid() -> None:
     ("cdr_bad_row.ndjson", [(2, "variables.start_uepoch", "expected microseconds since the epoch, got 'soon'")]),
 ])
 def test_bad_row_refuses_file(tmp_path: Path, name: str, expected: list[tuple[int, str, str]]) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     with pytest.raises(SourceError) as info:
         wh.append("ws", read_source("freeswitch", SAMPLES / name, time_zone="America/New_York"))
     assert [(e.row, e.column, e.reason) for e in info.value.errors] == expected
@@ -104,7 +104,7 @@ def test_wrong_column_count() -> None:
 
 
 def test_import_twice_stores_once(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     for expected in ({"received": 3, "inserted": 3, "duplicates": 0},
                      {"received": 3, "inserted": 0, "duplicates": 3}):
         assert wh.append("ws", read_source("freeswitch", SAMPLES / "cdr.ndjson")).as_dict() == expected

@@ -15,7 +15,7 @@ from callboard.calls.schema import FIELD_NAMES, SEGMENT_SCHEMA
 from callboard.sources import read_source
 from callboard.sources.base import SourceError
 from callboard.sources.threecx import FIELDS, format_duration, parse_duration, parse_time
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 SAMPLES = Path(__file__).parent / "samples" / "3cx"
 CUSTOM = SAMPLES / "cdr_custom_order.log"
@@ -130,7 +130,7 @@ def test_bad_times_are_reported_per_row() -> None:
 
 
 def test_import_twice_stores_once_and_bad_file_stores_nothing(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     try:
         assert wh.append("ws", read_source("3cx", CUSTOM, options=OPTIONS)).as_dict() == {
             "received": 4, "inserted": 4, "duplicates": 0}

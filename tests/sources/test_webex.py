@@ -17,7 +17,7 @@ from callboard.calls.schema import FIELD_NAMES, SEGMENT_SCHEMA
 from callboard.sources import read_source
 from callboard.sources.base import SourceError
 from callboard.sources.webex import parse_time
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 SAMPLES = Path(__file__).parent / "samples" / "webex"
 CSV = SAMPLES / "detailed_call_history.csv"
@@ -177,7 +177,7 @@ def test_empty_zip_is_refused() -> None:
 
 
 def test_import_twice_stores_once_and_bad_file_stores_nothing(tmp_path: Path) -> None:
-    wh = Warehouse.open_duckdb(tmp_path / "c.duckdb")
+    wh = DuckDBWarehouse.open(tmp_path / "c.duckdb")
     try:
         first = wh.append("ws", read_source("webex", CSV))
         assert first.as_dict() == {"received": 10, "inserted": 10, "duplicates": 0}

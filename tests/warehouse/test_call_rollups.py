@@ -4,19 +4,15 @@ from before the table existed, ``optimize``."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from callboard.warehouse import call_rollups
-from callboard.warehouse.call_rollups import CALL_ROLLUPS_TABLE
-from callboard.warehouse.store import Warehouse
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reports"))
-from test_analytics_common import seg, table
+from callboard.calls.rollups import CALL_ROLLUPS_TABLE
+from callboard.warehouse import DuckDBWarehouse, Warehouse, call_rollups
+from tests.support.analytics import seg, table
 
 T = datetime(2025, 7, 1, 9, 0)
 
@@ -45,7 +41,8 @@ def stored(w: Warehouse, table: str = CALL_ROLLUPS_TABLE) -> list[dict[str, Any]
 def fresh(w: Warehouse, table: str = CALL_ROLLUPS_TABLE) -> list[dict[str, Any]]:
     """The table's rows computed now from every stored segment."""
     spec = next(s for s in call_rollups.STORED if s.table == table)
-    return _dicts(w.raw_sql(f"SELECT * FROM ({call_rollups.rebuild_sql(spec, 'calls')}) ORDER BY ALL"))
+    sql = call_rollups.rebuild_sql(spec, "calls", w.functions)
+    return _dicts(w.raw_sql(f"SELECT * FROM ({sql}) ORDER BY ALL"))
 
 
 def all_fresh(w: Warehouse) -> bool:
@@ -55,7 +52,7 @@ def all_fresh(w: Warehouse) -> bool:
 
 @pytest.fixture
 def wh() -> Warehouse:
-    return Warehouse.open_duckdb(None)
+    return DuckDBWarehouse.open(None)
 
 
 def test_a_call_over_two_appends_is_rolled_up_whole(wh: Warehouse) -> None:
@@ -110,13 +107,13 @@ def test_a_failed_append_leaves_segments_and_calls_as_they_were(wh: Warehouse,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     wh.append("w1", table(rows_a()))
     before, count = stored(wh), wh.count("w1")
-    real = call_rollups.refresh
+    real = call_rollups.refresh_touched
 
-    def refresh_then_fail(cur: Any, calls_table: str, workspace: str) -> None:
-        real(cur, calls_table, workspace)
+    def refresh_then_fail(*args: Any) -> None:
+        real(*args)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(call_rollups, "refresh", refresh_then_fail)
+    monkeypatch.setattr(call_rollups, "refresh_touched", refresh_then_fail)
     with pytest.raises(RuntimeError):
         wh.append("w1", table(rows_b()))
     assert (stored(wh), wh.count("w1")) == (before, count)
@@ -124,11 +121,11 @@ def test_a_failed_append_leaves_segments_and_calls_as_they_were(wh: Warehouse,
 
 def test_a_file_from_before_the_table_gets_it_when_opened(tmp_path: Path) -> None:
     path = tmp_path / "calls.duckdb"
-    w = Warehouse.open_duckdb(path)
+    w = DuckDBWarehouse.open(path)
     w.append("w1", table(rows_a() + rows_b()))
     w.raw_sql(f"DROP TABLE {CALL_ROLLUPS_TABLE}")
     w.close()
-    w = Warehouse.open_duckdb(path)
+    w = DuckDBWarehouse.open(path)
     assert w.has_call_rollups
     assert [(r["connId"], r["segments"]) for r in stored(w)] == [("C", 2), ("D", 1)]
     assert all_fresh(w)

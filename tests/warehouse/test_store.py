@@ -9,7 +9,7 @@ import pytest
 
 from callboard.calls.schema import SEGMENT_SCHEMA
 from callboard.sources.base import finish_segments
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 UTC = dt.UTC
 
@@ -26,7 +26,7 @@ def _batch(doc_ids: list[str | None], users: list[str] | None = None) -> pa.Tabl
 
 @pytest.fixture
 def wh(tmp_path):
-    w = Warehouse.open_duckdb(tmp_path / "calls.duckdb")
+    w = DuckDBWarehouse.open(tmp_path / "calls.duckdb")
     yield w
     w.close()
 
@@ -84,10 +84,10 @@ def test_optimize_keeps_every_row(wh):
 
 def test_reopening_the_file_keeps_the_data(tmp_path):
     path = tmp_path / "c.duckdb"
-    w = Warehouse.open_duckdb(path)
+    w = DuckDBWarehouse.open(path)
     w.append("ws", _batch(["a", "b"]))
     w.close()
-    w2 = Warehouse.open_duckdb(path)
+    w2 = DuckDBWarehouse.open(path)
     assert w2.count("ws") == 2
     assert list(w2.calls().schema().names[1:]) == SEGMENT_SCHEMA.names
     w2.close()

@@ -1,11 +1,12 @@
-"""Fixtures of the Webex tests: the shared live server (see ``webex_live``)."""
+"""Fixtures of the Webex tests: the shared live server (see ``tests.support.webex_live``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from webex_live import Live, make_calls, setup_org, start_server, stop_server
+
+from tests.support.webex_live import Live, make_calls, setup_org, start_server, stop_server
 
 
 @pytest.fixture(scope="session")

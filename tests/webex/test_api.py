@@ -14,12 +14,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from webex_helpers import PARTNER_FIELDS, csv_rows, request_of, unzip_csv, wait_partner, wait_request
-from webex_live import ADMIN, Live, setup_org, start_server, stop_server
 
 from callboard.webex import ids
 from callboard.webex.signing import Signer, load_secret
 from callboard.webex.templates import WEBEX_TEMPLATE_IDS
+from tests.support.webex import PARTNER_FIELDS, csv_rows, request_of, unzip_csv, wait_partner, wait_request
+from tests.support.webex_live import ADMIN, Live, setup_org, start_server, stop_server
 
 CALL_LIST = WEBEX_TEMPLATE_IDS["CallList"].id
 SUMMARY = WEBEX_TEMPLATE_IDS["CallSummaryByUser"].id

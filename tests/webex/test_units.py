@@ -121,7 +121,7 @@ def test_colliding_ids_refuse_to_build() -> None:
 
 def test_every_engine_template_has_a_distinct_webex_id() -> None:
     cat = templates.catalogue()
-    names = {name for name, _ in templates.engine_templates()}
+    names = {name for name, _ in templates.report_templates()}
     assert {t.name for t in cat} == names
     assert len({t.id for t in cat}) == len(cat)
     for t in cat:

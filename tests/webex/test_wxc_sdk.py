@@ -8,8 +8,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from webex_helpers import catalogue_fields, results_rows
-from webex_live import Live
 from wxc_sdk import WebexSimpleApi
 from wxc_sdk.reports import CallingCDR, Report, ReportTemplate
 from wxc_sdk.rest import RestError, RestSession
@@ -17,6 +15,8 @@ from wxc_sdk.tokens import Tokens
 
 from callboard.webex.service import CreateSpec, request_body
 from callboard.webex.templates import WEBEX_TEMPLATE_IDS, catalogue
+from tests.support.webex import catalogue_fields, results_rows
+from tests.support.webex_live import Live
 
 START, END = date(2025, 3, 3), date(2025, 3, 9)
 

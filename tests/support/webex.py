@@ -8,7 +8,7 @@ import time
 import zipfile
 from typing import Any
 
-from webex_live import Live
+from tests.support.webex_live import Live
 
 PARTNER_FIELDS: dict[str, type] = {
     "reportId": str, "templateId": int, "title": str, "service": str, "startDate": str, "endDate": str,

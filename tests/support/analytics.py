@@ -18,7 +18,7 @@ from callboard.reports.output import read_page
 from callboard.reports.request import resolve_request
 from callboard.reports.runner import ReportResult, run_report
 from callboard.sources.base import finish_segments
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import Warehouse
 
 TZ = "Europe/London"
 NOW = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)

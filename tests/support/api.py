@@ -1,4 +1,4 @@
-"""Shared by the Results API tests: the ``Api`` session helper and the seed-000 shapes."""
+"""Shared by the Results API tests: the ``Api`` session helper, the seed-000 shapes and ``check_error``."""
 
 from __future__ import annotations
 
@@ -101,3 +101,16 @@ class Api:
                 return r
             assert time.monotonic() < deadline, "request did not complete"
             time.sleep(float(r.headers["Retry-After"]) / 20)
+
+
+def check_error(r: Any, status: int, *needles: str) -> dict[str, Any]:
+    assert r.status_code == status, (r.status_code, r.text)
+    body = r.json()
+    assert set(body) == {"message", "errors", "trackingId"}
+    assert body["trackingId"] == r.headers["TrackingID"] and body["trackingId"]
+    assert body["errors"] and all(isinstance(e["description"], str) for e in body["errors"])
+    text = (body["message"] + " " + " ".join(e["description"] for e in body["errors"])).lower()
+    for needle in needles:
+        assert needle.lower() in text, (needle, body)
+    assert "traceback" not in r.text.lower()
+    return body

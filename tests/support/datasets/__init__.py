@@ -1,0 +1,3 @@
+"""The hand-built workspaces of the analytics template tests, one module per test module
+(``tests/reports/test_analytics_<name>.py`` tabulates its dataset and checks the answers by hand);
+``test_analytics_spark.py`` loads all four to compare Spark with DuckDB."""
