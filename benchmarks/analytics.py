@@ -1,10 +1,10 @@
 """Engine times of the call-centre analytics templates on the cached 10M-segment organisation.
 
-    python benchmarks/analytics.py [--repeats 3] [--scopes ws,all]
+    python -m benchmarks.analytics [--repeats 3] [--scopes ws,all]
 
 A quick look at callboard's own times only: one workspace's year (``ws``) and the whole table
-(``all``). The comparison with hand-written DuckDB SQL, PostgreSQL and pandas (benchmarks/cases_lost.py,
-cases_usage.py, cases_pandas.py) is ``benchmarks/run.py --templates <these>``. Run benchmarks/run.py
+(``all``). The comparison with hand-written DuckDB SQL, PostgreSQL and pandas (benchmarks/competitors/lost.py,
+usage.py, analytics_pandas.py) is ``python -m benchmarks.run --templates <these>``. Run benchmarks/run.py
 once first to build the cache.
 """
 
@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from benchmarks import data
-from benchmarks.run import NOW, BenchWarehouse, load, machine, scope_for
-
+from benchmarks.common import NOW, BenchWarehouse, load, machine, scope_for
 from callboard.reports.request import resolve_request
 from callboard.reports.runner import run_report
 
@@ -37,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     manifest = data.load_manifest()
     if manifest is None:
-        raise SystemExit("no cached benchmark organisation: run `python benchmarks/run.py --quick` once first")
+        raise SystemExit("no cached benchmark organisation: run `python -m benchmarks.run --quick` once first")
     wh = BenchWarehouse.open(data.WAREHOUSE_FILE)
     print(f"machine: {machine()}")
     print(f"{'template':<28}{'scope':<6}{'rows':>10}{'median s':>10}{'engine ms':>11}{'load':>6}")

@@ -1,12 +1,12 @@
 """The benchmark organisation (SPEC §7): 20 workspaces, ~10 million segments over one year, built
 once and cached under ``benchmarks/.cache/``:
 
-* ``calls.duckdb`` -- a callboard warehouse (``Warehouse.append`` per monthly batch, then
-  ``Warehouse.optimize``), opened read-only by every benchmark process;
+* ``calls.duckdb`` -- a callboard warehouse (``DuckDBWarehouse.append`` per monthly batch, then
+  ``DuckDBWarehouse.optimize``), opened read-only by every benchmark process;
 * ``calls.parquet`` -- the same ``calls`` table as one Parquet file (pandas and PostgreSQL load it);
 * ``manifest.json`` -- workspace ids, names, time zones, row counts and how long the build took.
 
-    python benchmarks/data.py          # build (or report) the cache
+    python -m benchmarks.data          # build (or report) the cache
 """
 
 from __future__ import annotations
@@ -68,12 +68,12 @@ def build(log: bool = True) -> Manifest:
     if existing is not None:
         return existing
     from callboard.generate import benchmark_org, generate_batches
-    from callboard.warehouse.store import Warehouse
+    from callboard.warehouse import DuckDBWarehouse
 
     CACHE.mkdir(parents=True, exist_ok=True)
     for p in (WAREHOUSE_FILE, PARQUET_FILE, Path(f"{WAREHOUSE_FILE}.wal")):
         p.unlink(missing_ok=True)
-    wh = Warehouse.open_duckdb(WAREHOUSE_FILE)
+    wh = DuckDBWarehouse.open(WAREHOUSE_FILE)
     workspaces: list[BenchWorkspace] = []
     t0 = time.perf_counter()
     total = 0
@@ -117,12 +117,12 @@ def build_dense(log: bool = True) -> Path:
     one-million-row tests read: a 31-day report of it has exactly one million rows."""
     if DENSE_FILE.exists():
         return DENSE_FILE
-    from callboard.warehouse.store import Warehouse
+    from callboard.warehouse import DuckDBWarehouse
 
     t0 = time.perf_counter()
     tmp = DENSE_FILE.with_suffix(".tmp.duckdb")
     tmp.unlink(missing_ok=True)
-    wh = Warehouse.open_duckdb(tmp)
+    wh = DuckDBWarehouse.open(tmp)
     wh.close()
     con = duckdb.connect(str(tmp))
     con.execute(f"ATTACH '{WAREHOUSE_FILE}' AS src (READ_ONLY)")
@@ -148,7 +148,7 @@ def build_dense(log: bool = True) -> Path:
     con.execute("DETACH src")
     con.execute("CHECKPOINT")
     con.close()
-    wh = Warehouse.open_duckdb(tmp)
+    wh = DuckDBWarehouse.open(tmp)
     wh.rebuild_call_rollups()  # the rows went in by raw SQL, past the warehouse's own upkeep
     wh.close()
     tmp.rename(DENSE_FILE)

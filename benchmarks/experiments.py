@@ -2,16 +2,15 @@
 this process only* (the engine's files are owned by other engineers) and measures the gain against
 the unpatched engine on the same data, checking the answer is unchanged.
 
-    python benchmarks/experiments.py rollup [--templates CallList,CallsByDate] [--scope ws]
-    python benchmarks/experiments.py prequery|sqlcache [--templates …]
-    python benchmarks/experiments.py json
+    python -m benchmarks.experiments rollup [--templates CallList,CallsByDate] [--scope ws]
+    python -m benchmarks.experiments prequery|sqlcache [--templates …]
+    python -m benchmarks.experiments json
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,23 +18,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import ibis
+import pyarrow.parquet as pq
 
-import ibis  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from benchmarks import cases as C  # noqa: E402
-from benchmarks import data  # noqa: E402
-from benchmarks.run import NOW, BenchWarehouse, scope_for  # noqa: E402
+from benchmarks import data
+from benchmarks.common import NOW, BenchWarehouse, body, scope_for
+from benchmarks.competitors import core
+from benchmarks.competitors.cases import fingerprint, same
 
 
-def call_rollup_windows(segs: Any, ctx: Any) -> Any:
+def call_rollup_windows(segs: Any, fn: Any) -> Any:
     """The former ``helpers.call_rollup`` (before commit "call roll-up as one aggregation"): three
     ``row_number()`` windows (first, answering, first-hunt-group segment) joined back on connId.
     Kept here as the baseline of ``experiments.py rollup``."""
-    from callboard.reports.templates.helpers import add_seconds, seconds_between
+    from callboard.calls.rollups import add_seconds
 
-    eng = ctx.engine
     w = ibis.window(group_by=segs.connId, order_by=[segs.start, segs.docId])
     first = (segs.mutate(_rn=ibis.row_number().over(w)).filter(lambda s: s._rn == 0)
              .select("connId", f_docId="docId", f_cli="cli", f_cliName="cliName", f_callType="callType",
@@ -77,10 +74,10 @@ def call_rollup_windows(segs: Any, ctx: Any) -> Any:
         ans=j.c_ans.cast("int64"),
         lost=j.c_lost.cast("int64"),
         ref=j.c_ref.cast("int64"),
-        ring=seconds_between(j.c_start, waited_until, eng),
+        ring=fn.seconds_between(j.c_start, waited_until),
         talk=j.c_talk,
         hold=j.c_hold,
-        duration=seconds_between(j.c_start, j.c_end, eng),
+        duration=fn.seconds_between(j.c_start, j.c_end),
         segments=j.c_segments,
         firstDocId=j.f_docId,
     )
@@ -112,7 +109,7 @@ def compare(label: str, templates: list[str], scope_name: str, repeats: int,
             scope, body = scope_for(scope_name, manifest, name)
             req = resolve_request(body, now=NOW)
             ws = scope.workspace or BenchWarehouse.ALL
-            checks = C.CASES[name].checks
+            checks = core.CASES[name].checks
             res: dict[str, list[float]] = {"before": [], "after": []}
             prints: dict[str, dict[str, float]] = {}
             for _ in range(repeats):  # interleaved, so both see the same machine load
@@ -126,8 +123,8 @@ def compare(label: str, templates: list[str], scope_name: str, repeats: int,
                         t0 = time.perf_counter()
                         run_report(wh, ws, req, snap)
                     res[variant].append(time.perf_counter() - t0)
-                    prints[variant] = C.fingerprint(pq.read_table(snap), checks)
-            diff = C.same(prints["before"], prints["after"])
+                    prints[variant] = fingerprint(pq.read_table(snap), checks)
+            diff = same(prints["before"], prints["after"])
             b, a = statistics.median(res["before"]), statistics.median(res["after"])
             print(f"{label}: {name} [{scope_name}] before {b:.3f} s, after {a:.3f} s ({b / a:.2f}x); "
                   f"same answer: {'yes' if not diff else 'NO ' + '; '.join(diff)}", flush=True)
@@ -135,19 +132,23 @@ def compare(label: str, templates: list[str], scope_name: str, repeats: int,
 
 
 def rollup_patch() -> list[tuple[Any, str, Any]]:
-    from callboard.reports.templates import by_time, call_list
+    """``calls_of``'s default rollup (read by every template that counts whole calls)."""
+    from callboard.reports.templates import helpers
 
-    return [(by_time, "call_rollup", call_rollup_windows), (call_list, "call_rollup", call_rollup_windows)]
+    defaults = helpers.calls_of.__defaults__
+    assert defaults is not None
+    patched = (call_rollup_windows, *defaults[1:])
+    return [(helpers.calls_of, "__defaults__", patched)]
 
 
 def prequery_patch() -> list[tuple[Any, str, Any]]:
     """The former pre-query: on the derived-field view (count, first start, last end), run to
     completion before the report."""
-    from callboard.reports import runner
+    from callboard.reports import expression, runner
 
     class Sequential:
         def __init__(self, warehouse: Any, workspace: str, req: Any) -> None:
-            t = runner.prepare(warehouse, workspace, req)
+            t = expression.prepare(warehouse, workspace, req)
             stats = t.aggregate(n=t.count(), lo=t.start.min(), hi=t.end.max(), long=t.duration.max())
             self._row = stats.to_pyarrow().to_pylist()[0]
 
@@ -162,15 +163,14 @@ def prequery_patch() -> list[tuple[Any, str, Any]]:
 
 def sqlcache_patch() -> list[tuple[Any, str, Any]]:
     """No compiled-SQL cache: every report builds and compiles its Ibis expression."""
-    from callboard.reports import runner
+    from callboard.reports import sql_cache
 
-    return [(runner, "_cache_key", lambda *a, **k: None)]
+    return [(sql_cache, "statement", lambda *a, **k: None),
+            (sql_cache, "lookup", lambda *a, **k: (None, None, False))]
 
 
 def dense_snapshot(tmp: Path) -> tuple[Path, float, Any]:
     """The one-million-row CallListByUserSegmented snapshot of the dense workspace (and its engine time)."""
-    from benchmarks.run import body
-
     from callboard.reports.request import resolve_request
     from callboard.reports.runner import run_report
 
@@ -190,16 +190,15 @@ def json_stream(repeats: int) -> None:
     """The results document's data as the service streams it (``service.requests._stream``: one
     ``bytes`` per row from ``iter_json_rows``, joined in Python) against ``output.json_rows_chunks``
     (a batch joined by Arrow's ``binary_join``), and DuckDB's JSON text alone; MB/s of each."""
-    from callboard.reports.output import _json_reader, json_rows_chunks
-    from callboard.service.requests import Page, _stream
+    from callboard.reports.output import _json_reader, json_document_chunks, json_rows_chunks
 
     with tempfile.TemporaryDirectory() as tmp:
         snap, engine, res = dense_snapshot(Path(tmp))
         print(f"dense snapshot: {res.total_count:,} rows, run_report {engine:.2f} s "
               f"(engine query {res.query_duration_ms} ms)", flush=True)
         variants: dict[str, Callable[[], int]] = {
-            "service _stream (per-row join)": lambda: sum(
-                len(c) for c in _stream(b"{", b"}", snap, Page(0, None, None, None, False), 256 * 1024)),
+            "output.json_document_chunks (the service's writer)": lambda: sum(
+                len(c) for c in json_document_chunks({}, snap)),
             "output.json_rows_chunks (binary_join)": lambda: sum(len(c) for c in json_rows_chunks(snap)),
             "DuckDB JSON text only (_json_reader)": lambda: sum(a.nbytes for a in _json_reader(snap, 0, None)),
         }

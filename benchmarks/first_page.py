@@ -6,7 +6,7 @@ default worker poll (1 s), so the wake-up on submit is part of what is measured:
   workspace; run 1 is cold (compiled-SQL cache empty), the rest warm;
 * optionally (``--stream``) one million rows streamed as one JSON document (MB/s, server RSS).
 
-    python benchmarks/first_page.py [--repeats 5] [--template CallList] [--stream]
+    python -m benchmarks.first_page [--repeats 5] [--template CallList] [--stream]
 """
 
 from __future__ import annotations
@@ -14,17 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks import data  # noqa: E402
-from benchmarks import http_bench as H  # noqa: E402
-from benchmarks.run import YEAR, body  # noqa: E402
+from benchmarks import data
+from benchmarks import http_bench as H
+from benchmarks.common import YEAR, body
 
 MONTH = ("2025-12-01T00:00:00", "2026-01-01T00:00:00")
 

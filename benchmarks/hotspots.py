@@ -2,7 +2,7 @@
 report query through Ibis, the same SQL run directly on DuckDB, normalise + summary, snapshot write)
 and optionally a cProfile of the whole call.
 
-    python benchmarks/hotspots.py [--templates CallList] [--scope ws|all] [--cprofile] [--repeats 3]
+    python -m benchmarks.hotspots [--templates CallList] [--scope ws|all] [--cprofile] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -12,44 +12,36 @@ import cProfile
 import io
 import pstats
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import ibis
 
-import ibis  # noqa: E402
-from benchmarks import data  # noqa: E402
-from benchmarks.run import NOW, BenchWarehouse, scope_for  # noqa: E402
+from benchmarks import data
+from benchmarks.common import NOW, BenchWarehouse, scope_for
 
 
 def splits(wh: Any, ws: str, req: Any, snap: Path) -> dict[str, float]:
     from callboard.reports import dates
-    from callboard.reports.runner import (
-        _apply,
-        _summary,
-        build_expression,
-        normalise,
-        prepare,
-        write_snapshot,
-    )
+    from callboard.reports.expression import build_expression, prepare
+    from callboard.reports.filters import apply
+    from callboard.reports.normalise import normalise, summary, write_snapshot
     from callboard.reports.templates.base import BuildContext
 
     out: dict[str, float] = {}
     t = time.perf_counter()
     segs = prepare(wh, ws, req)
-    in_range = _apply(segs, [c for c in req.conditions if c.stage == "segment" and c.field == "start"])
+    in_range = apply(segs, [c for c in req.conditions if c.stage == "segment" and c.field == "start"])
     stats = in_range.aggregate(n=in_range.count(), lo=in_range.start.min(), hi=in_range.end.max())
     row = stats.to_pyarrow().to_pylist()[0]
     out["pre-query"] = time.perf_counter() - t
     t = time.perf_counter()
     lo, hi = row["lo"], row["hi"]
     runs = dates.utc_offset_intervals(req.tz, lo.replace(tzinfo=UTC), hi.replace(tzinfo=UTC) + timedelta(days=1))
-    ctx = BuildContext.create(wh.engine, runs)
+    ctx = BuildContext.create(wh.functions, runs)
     expr, names = build_expression(segs, req, ctx)
     sql = ibis.to_sql(expr, dialect="duckdb")
     out["build+compile"] = time.perf_counter() - t
@@ -61,7 +53,7 @@ def splits(wh: Any, ws: str, req: Any, snap: Path) -> dict[str, float]:
     out["same SQL, raw duckdb"] = time.perf_counter() - t
     t = time.perf_counter()
     table = normalise(table.slice(0, req.request.rowLimit), req.template, names)
-    _summary(table, req)
+    summary(table, req)
     out["normalise+summary"] = time.perf_counter() - t
     t = time.perf_counter()
     display = [n for n in req.display_fields if n in table.column_names]
@@ -97,12 +89,12 @@ def main() -> None:
                   flush=True)
             if args.sql:
                 from callboard.reports import dates
-                from callboard.reports.runner import build_expression, prepare
+                from callboard.reports.expression import build_expression, prepare
                 from callboard.reports.templates.base import BuildContext
 
                 runs_ = dates.utc_offset_intervals(req.tz, scope.lo.replace(tzinfo=UTC),
                                                    scope.hi.replace(tzinfo=UTC))
-                expr, _ = build_expression(prepare(wh, ws, req), req, BuildContext.create("duckdb", runs_))
+                expr, _ = build_expression(prepare(wh, ws, req), req, BuildContext.create(wh.functions, runs_))
                 print(ibis.to_sql(expr, dialect="duckdb"))
             if args.cprofile:
                 prof = cProfile.Profile()

@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 import orjson
 import psutil
-from benchmarks.pg import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import ROOT, free_port
+
 SCOPES = ["reports:read", "reports:write", "calls:write"]
 
 
@@ -76,7 +76,7 @@ def serve(data_dir: Path, warehouse: Path, workspaces: list[tuple[str, str, str]
     """Run the API in a subprocess until the block ends (then terminate it, by its pid)."""
     token = prepare_data_dir(data_dir, workspaces)
     port = free_port()
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "server.py"), "--data-dir", str(data_dir),
+    cmd = [sys.executable, "-m", "benchmarks.server", "--data-dir", str(data_dir),
            "--warehouse", str(warehouse), "--port", str(port)]
     if poll is not None:
         cmd += ["--poll", str(poll)]

@@ -1,7 +1,7 @@
 """Ingest rates: callboard's importers end to end (read + validate + atomic idempotent append) beside
 DuckDB's own ``read_parquet`` / ``read_csv`` into a table, measured in the same run on the same data.
 
-    python benchmarks/ingest.py [--rows 1000000]
+    python -m benchmarks.ingest [--rows 1000000]
 
 Run by hand; not a test. SPEC §7 aims at ≥ 500,000 canonical rows/s.
 """
@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from callboard.generate import OrgConfig, generate_batches
 from callboard.sources import read_source
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 
 def make_data(rows: int, folder: Path) -> dict[str, Path]:
@@ -85,7 +85,7 @@ def timed(fn: Callable[[], int], repeats: int) -> tuple[float, int]:
 def callboard_import(path: Path, fmt: str, folder: Path, **kw: str) -> Callable[[], int]:
     def run() -> int:
         db = folder / f"wh-{time.perf_counter_ns()}.duckdb"
-        wh = Warehouse.open_duckdb(db)
+        wh = DuckDBWarehouse.open(db)
         try:
             result = wh.append("bench", read_source(fmt, path, time_zone=kw.get("time_zone")))
             return result.inserted

@@ -4,7 +4,7 @@ summary, snapshot), the report's own SQL alone, and the hand query -- so the mac
 all three alike. On this 2-core VM single medians move by ±30 % between runs minutes apart;
 interleaving is how a ratio near the 1.25 budget can be judged at all.
 
-    python benchmarks/interleaved.py [--templates TrunkUtilisation,CallingUsage] [--scopes ws,all] [--rounds 9]
+    python -m benchmarks.interleaved [--templates TrunkUtilisation,CallingUsage] [--scopes ws,all] [--rounds 9]
 
 Each competitor's answer is checked against callboard's first (as ``run.py`` does) before timing.
 """
@@ -13,21 +13,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import ibis
+import pyarrow.parquet as pq
 
-import ibis  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from benchmarks import data  # noqa: E402
-from benchmarks.cases import DUCK, all_cases, fingerprint, same  # noqa: E402
-from benchmarks.run import NOW, BenchWarehouse, scope_for  # noqa: E402
+from benchmarks import data
+from benchmarks.common import NOW, BenchWarehouse, scope_for
+from benchmarks.competitors.base import DUCK
+from benchmarks.competitors.cases import all_cases, fingerprint, same
 
 
 def main() -> None:
@@ -38,8 +36,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from callboard.reports import dates
+    from callboard.reports.expression import build_expression, prepare, stored_calls
     from callboard.reports.request import resolve_request
-    from callboard.reports.runner import build_expression, prepare, run_report, stored_calls
+    from callboard.reports.runner import run_report
     from callboard.reports.templates.base import BuildContext
 
     cases = all_cases()
@@ -59,7 +58,7 @@ def main() -> None:
             req = resolve_request(body, now=NOW)
             ws = scope.workspace or BenchWarehouse.ALL
             runs = dates.utc_offset_intervals(req.tz, scope.lo.replace(tzinfo=UTC), scope.hi.replace(tzinfo=UTC))
-            ctx = BuildContext.create("duckdb", runs, stored=stored_calls(wh, ws, req))
+            ctx = BuildContext.create(wh.functions, runs, stored=stored_calls(wh, ws, req))
             expr, _ = build_expression(prepare(wh, ws, req), req, ctx)
             engine_sql = str(ibis.to_sql(expr, dialect="duckdb"))
             hand_sql = case.sql(DUCK, scope)

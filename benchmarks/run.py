@@ -1,6 +1,6 @@
 """callboard's SPEC §7 benchmark suite: run by hand, never a CI gate.
 
-    python benchmarks/run.py [--templates CallList,CallsByDate] [--quick] [--skip-pg] [--skip-http]
+    python -m benchmarks.run [--templates CallList,CallsByDate] [--quick] [--skip-pg] [--skip-http]
 
 Builds the ~10-million-segment organisation once (cached in ``benchmarks/.cache/``), then for every
 template that exists in the engine measures, in the same run on the same data:
@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -38,47 +36,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-import duckdb  # noqa: E402
-import ibis  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from benchmarks import cases as C  # noqa: E402
-from benchmarks import data  # noqa: E402
-
-NOW = datetime(2026, 2, 1, tzinfo=UTC)  # reference time: 2025 is wholly in the past
-YEAR = ("2025-01-01T00:00:00", "2026-01-01T00:00:00")
-CASES = C.all_cases()
-ALL_TZ = "Europe/London"
-
-
-def load() -> tuple[float, float, float]:
-    return os.getloadavg()
-
-
-def machine() -> dict[str, Any]:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import pandas as pd
-
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem / 2**30, 1), "os": platform.platform(),
-            "python": platform.python_version(), "duckdb": duckdb.__version__, "ibis": ibis.__version__,
-            "pandas": pd.__version__, "pyarrow": pa.__version__, "loadavg_start": load()}
+from benchmarks import data
+from benchmarks.common import CASES, NOW, ROOT, YEAR, BenchWarehouse, body, load, machine, scope_for
+from benchmarks.competitors.base import DUCK, PG, Scope
+from benchmarks.competitors.cases import fingerprint, same
 
 
 @dataclass
@@ -106,50 +71,6 @@ def measure(fn: Callable[[], Any], repeats: int, t: Timing) -> Any:
         t.times.append(time.perf_counter() - t0)
         t.loads.append(load()[0])
     return out
-
-
-class BenchWarehouse:
-    """Opened read-only; ``segments("*")`` is the whole table (an org-wide report)."""
-
-    ALL = "*"
-
-    @staticmethod
-    def open(path: Path) -> Any:
-        from callboard.warehouse.call_rollups import CALL_ROLLUPS_TABLE
-        from callboard.warehouse.store import Warehouse
-
-        class _Wh(Warehouse):
-            def segments(self, workspace: str) -> Any:
-                return self.calls() if workspace == BenchWarehouse.ALL else super().segments(workspace)
-
-            def call_rollups(self, workspace: str, table: str = CALL_ROLLUPS_TABLE) -> Any:
-                if workspace == BenchWarehouse.ALL:
-                    return self.con.table(table)
-                return super().call_rollups(workspace, table)
-
-        Warehouse.open_duckdb(path).close()  # builds the stored call rollups of an older cache once
-        return _Wh(ibis.duckdb.connect(str(path), read_only=True), engine="duckdb", path=path)
-
-
-def body(template: str, tz: str, span: tuple[str, str] = YEAR) -> dict[str, Any]:
-    return {"reportTemplateName": template, "timeZoneId": tz,
-            "metadata": {"dateFilter": {"presetName": "Custom", "start": span[0], "end": span[1]}}}
-
-
-def scope_for(name: str, manifest: data.Manifest, template: str) -> tuple[C.Scope, dict[str, Any]]:
-    from callboard.reports.request import resolve_request
-
-    ws = manifest.workspaces[0]
-    tz = ws.time_zone if name == "ws" else ALL_TZ
-    case = CASES.get(template)
-    b = {**body(template, tz), **(case.params if case else {})}
-    req = resolve_request(b, now=NOW)
-    assert req.period is not None
-    lo = req.period.start_utc.astimezone(UTC).replace(tzinfo=None)
-    hi = req.period.end_utc.astimezone(UTC).replace(tzinfo=None)
-    label = (f"{ws.name}, 2025 ({ws.rows:,} seg.)" if name == "ws"
-             else f"all 20 workspaces, 2025 ({manifest.rows:,} seg.)")
-    return C.Scope(name, ws.id if name == "ws" else None, tz, lo, hi, label), b
 
 
 @dataclass
@@ -204,10 +125,10 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
             res = measure(ours, reps, row.engine)
             row.result_rows = res.total_count
             mine = pq.read_table(snap)
-            row.fingerprint = C.fingerprint(mine, case.checks)
+            row.fingerprint = fingerprint(mine, case.checks)
             print(f" {row.engine.median:.3f} s; duckdb-sql …", end="", flush=True)
 
-            sql = case.sql(C.DUCK, scope)
+            sql = case.sql(DUCK, scope)
             duck.sql(sql).to_arrow_table()  # warm, like callboard's untimed first run
             out_file = tmp / f"duck-{row.template}-{row.scope}.parquet"
             if case.kind == "list":
@@ -218,7 +139,7 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
                 theirs = pq.read_table(out_file)
             else:
                 theirs = measure(lambda sql=sql: duck.sql(sql).to_arrow_table(), reps, row.duck)
-            diff = C.same(row.fingerprint, C.fingerprint(theirs, case.checks))
+            diff = same(row.fingerprint, fingerprint(theirs, case.checks))
             row.duck.ok = not diff
             row.duck.note = "; ".join(diff)
             print(f" {row.duck.median:.3f} s{'' if not diff else ' DIFFERENT: ' + row.duck.note}", end="", flush=True)
@@ -231,7 +152,7 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
                 if scope.workspace:
                     filters.insert(0, ("workspace", "==", scope.workspace))
 
-                def pandas_run(fn: Any = pandas_fn, scope: C.Scope = scope, filters: list[Any] = filters) -> Any:
+                def pandas_run(fn: Any = pandas_fn, scope: Scope = scope, filters: list[Any] = filters) -> Any:
                     df = pq.read_table(data.PARQUET_FILE, filters=filters,
                                        columns=[c for c in pq.read_schema(data.PARQUET_FILE).names
                                                 if c not in ("extra", "workspace")]).to_pandas()
@@ -239,7 +160,7 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
 
                 out = measure(pandas_run, repeats if row.scope == "ws" else 1, row.pandas)
                 theirs_pd = pa.Table.from_pandas(out, preserve_index=False)
-                diff = C.same(row.fingerprint, C.fingerprint(theirs_pd, case.checks))
+                diff = same(row.fingerprint, fingerprint(theirs_pd, case.checks))
                 row.pandas.ok = not diff
                 row.pandas.note = "; ".join(diff)
                 print(f" {row.pandas.median:.3f} s{'' if not diff else ' DIFFERENT: ' + row.pandas.note}",
@@ -252,7 +173,7 @@ def run_local(rows: list[Row], manifest: data.Manifest, tmp: Path, repeats: int,
 
 # ---- phase 2: PostgreSQL ------------------------------------------------------------------------------------
 def run_pg(rows: list[Row], manifest: data.Manifest, repeats: int, timeout_s: int) -> dict[str, Any]:
-    from benchmarks.pg import PgCluster
+    from benchmarks.competitors.postgres import PgCluster
 
     info: dict[str, Any] = {}
     pg = PgCluster()
@@ -267,7 +188,7 @@ def run_pg(rows: list[Row], manifest: data.Manifest, repeats: int, timeout_s: in
             for row in rows:
                 case = CASES[row.template]
                 scope, _ = scope_for(row.scope, manifest, row.template)
-                sql = case.sql(C.PG, scope)
+                sql = case.sql(PG, scope)
                 print(f"  {row.template} [{row.scope}] postgres …", end="", flush=True)
                 reps = repeats if row.scope == "ws" else 1
                 names: list[str] = []
@@ -290,7 +211,7 @@ def run_pg(rows: list[Row], manifest: data.Manifest, repeats: int, timeout_s: in
                 cols = {n: [r[i] for r in fetched] for i, n in enumerate(names)}
                 theirs = pa.table({n: pa.array([float(v) if isinstance(v, int | float) or hasattr(v, "as_tuple")
                                                 else v for v in vals]) for n, vals in cols.items()})
-                diff = C.same(row.fingerprint, C.fingerprint(theirs, case.checks))
+                diff = same(row.fingerprint, fingerprint(theirs, case.checks))
                 row.pg.ok = not diff
                 row.pg.note = "; ".join(diff)
                 print(f" {row.pg.median:.3f} s{'' if not diff else ' DIFFERENT: ' + row.pg.note}", flush=True)
@@ -381,7 +302,7 @@ def first_pages(srv: Any, ws: data.BenchWorkspace, templates: set[str], repeats:
 # ---- phase 4: ingest -----------------------------------------------------------------------------------------
 def run_ingest(rows: int) -> dict[str, Any]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ingest.py"), "--rows", str(rows),
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.ingest", "--rows", str(rows),
                            "--repeats", "1"], capture_output=True, text=True, cwd=str(ROOT))
     text = proc.stdout + proc.stderr
     print("  " + text.strip().replace("\n", "\n  "), flush=True)

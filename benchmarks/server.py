@@ -2,7 +2,7 @@
 warehouse opened read-only (so the benchmark process can read the same file), one in-process report
 worker, uvicorn on 127.0.0.1.
 
-    python benchmarks/server.py --data-dir D --warehouse W --port P [--poll 1.0]
+    python -m benchmarks.server --data-dir D --warehouse W --port P [--poll 1.0]
 
 The data folder's metadata store (tenant, workspaces with the warehouse's ids, token) is prepared by
 :func:`benchmarks.http_bench.prepare_data_dir` before this starts.
@@ -19,7 +19,7 @@ import uvicorn
 
 from callboard.api.app import create_app
 from callboard.settings import Settings
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     if args.poll is not None:
         os.environ["CALLBOARD_WORKER_POLL_SECONDS"] = str(args.poll)
     settings = Settings(data_dir=args.data_dir, rate_limit_per_minute=0)
-    wh = Warehouse(ibis.duckdb.connect(str(args.warehouse), read_only=True), engine="duckdb", path=args.warehouse)
+    wh = DuckDBWarehouse(ibis.duckdb.connect(str(args.warehouse), read_only=True), path=args.warehouse)
     app = create_app(settings, warehouse=wh, workers=1, announce=False)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 

@@ -11,7 +11,7 @@ What it does, end to end through the real server:
 5. prints rows, bytes, throughput, the server's RSS before the stream, its peak during the stream,
    and the growth -- which should be a few tens of MB (one engine batch), far below the document size.
 
-Usage: ``python benchmarks/stream_memory.py [--rows 1000000] [--keep DIR]``
+Usage: ``python -m benchmarks.stream_memory [--rows 1000000] [--keep DIR]``
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,17 +31,18 @@ import httpx
 import psutil
 import pyarrow as pa
 
+from benchmarks.common import free_port
 from callboard.service import admin
 from callboard.settings import Settings
 from callboard.sources.base import finish_segments
-from callboard.warehouse.store import Warehouse
+from callboard.warehouse import DuckDBWarehouse
 
 MB = 1024 * 1024
 
 
 def fill(settings: Settings, workspace: str, rows: int) -> None:
     """``rows`` segments, one a minute from 2024-01-01, written in batches of 250,000."""
-    wh = Warehouse.open_duckdb(settings.calls_path)
+    wh = DuckDBWarehouse.open(settings.calls_path)
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     try:
         for lo in range(0, rows, 250_000):
@@ -65,12 +65,6 @@ def fill(settings: Settings, workspace: str, rows: int) -> None:
             wh.append(workspace, table)
     finally:
         wh.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
-"""pandas competitors for the call-centre analytics templates (see benchmarks/cases.py).
+"""pandas competitors for the call-centre analytics templates (see benchmarks/competitors/).
 
 Each function gets the scope's segments (every stored column but ``extra`` and ``workspace``, naive
 UTC ``start``; for the lost-call templates also those of the call-back window after the period,
 ``Case.lookahead_hours``) and returns what callboard returns for the benchmark's request: preset Custom over
-the scope's year, ReportRequest's default settings overridden by the case's ``params`` (cases_lost.py,
-cases_usage.py: ``countryCode`` GB, ``totalTrunks`` 30, the revenue settings) -- the template's default
+the scope's year, ReportRequest's default settings overridden by the case's ``params`` (lost.py,
+usage.py: ``countryCode`` GB, ``totalTrunks`` 30, the revenue settings) -- the template's default
 display columns under the same names, rows in callboard's order (the template key), timestamps local
 wall time in ``s.tz`` where callboard shows them so. Written from docs/templates.md (the templates'
 code where the docs leave a detail open); nothing here calls callboard or DuckDB.
@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from benchmarks.cases import Scope, _local, _us
+
+from benchmarks.competitors.base import Scope, _local, _us
+from benchmarks.competitors.lost import CASES as LOST_CASES
+from benchmarks.competitors.usage import CASES as USAGE_CASES
 
 # ---- the request the benchmark runs: ReportRequest's defaults, overridden by the case's params -------------
 DEFAULTS = {
@@ -40,11 +43,9 @@ _US = 1_000_000
 
 # ---- helpers ------------------------------------------------------------------------------------------------
 def _param(template: str, name: str) -> Any:
-    """A request setting as the benchmark sends it: the case's ``params`` (benchmarks/cases_lost.py,
-    cases_usage.py) where it sets one, else the default."""
-    from benchmarks import cases_lost, cases_usage
-
-    case = {**cases_lost.CASES, **cases_usage.CASES}.get(template)
+    """A request setting as the benchmark sends it: the case's ``params`` (benchmarks/competitors/lost.py,
+    usage.py) where it sets one, else the default."""
+    case = {**LOST_CASES, **USAGE_CASES}.get(template)
     params = case.params if case is not None else {}
     if params.get("countryCode", "GB") != "GB":
         raise ValueError("the pandas competitors normalise numbers for countryCode GB only")

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL 15 cluster for the benchmarks.
+"""A throwaway PostgreSQL 15 cluster for the benchmarks: where the PostgreSQL competitor runs.
 
 The cluster lives in ``benchmarks/.cache/pg`` (owned by the ``postgres`` system user, created with
 ``initdb`` from ``/usr/lib/postgresql/15/bin`` and run with ``runuser -u postgres --``), listens on
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Any
 
 import duckdb
 import psycopg
+
+from benchmarks.common import free_port
 from benchmarks.data import CACHE, WAREHOUSE_FILE
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -52,12 +53,6 @@ _COLUMN_TYPES = {"VARCHAR": "text", "TIMESTAMP": "timestamp", "DOUBLE": "double 
 def _as_postgres(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True,
                           text=True, cwd=str(cwd or PG_DIR))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PgCluster:

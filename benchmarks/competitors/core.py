@@ -1,94 +1,19 @@
-"""The competitors' version of each report template: a hand-written DuckDB SQL query, the same
-query for PostgreSQL 15 (its dialect), and a pandas script -- each written from the template's code
-and docs/reports.md to return the **same answer** as callboard (the runner checks a few aggregate
-numbers of every answer against callboard's before it reports a time).
-
-Conventions: ``seg`` is the segments of the scope (one workspace, or the whole table) in the UTC
-range ``[lo, hi)``; results carry callboard's default display columns, local times in ``tz``.
+"""The competitors of the core templates (the call lists, the summaries by user and hunt group, the
+four by-time templates): a hand-written DuckDB SQL query, the same query for PostgreSQL 15 (its
+dialect) and a pandas script each. Conventions: :mod:`benchmarks.competitors.base`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+
+from benchmarks.competitors.base import Case, Dialect, Scope, _local, _us, seg_cte
 
 SERVICE_LEVEL_SECONDS = 10.0  # the first ringDurationThresholds value (default [10, 20, …])
-
-
-@dataclass(frozen=True)
-class Scope:
-    name: str  # "ws" (one workspace's year) or "all" (the whole table)
-    workspace: str | None
-    tz: str
-    lo: datetime  # naive UTC, inclusive
-    hi: datetime  # naive UTC, exclusive
-    label: str = ""
-
-
-class Dialect:
-    name = "duckdb"
-
-    def local(self, x: str, tz: str) -> str:
-        return f"timezone('{tz}', CAST({x} AS TIMESTAMPTZ))"
-
-    def us(self, x: str) -> str:
-        return f"epoch_us({x})"
-
-    def add_seconds(self, ts: str, secs: str) -> str:
-        return f"({ts} + to_microseconds(CAST(round(({secs}) * 1000000) AS BIGINT)))"
-
-    def bucket(self, x: str, minutes: int) -> str:
-        return f"time_bucket(INTERVAL '{minutes} minutes', {x})"
-
-    def hour(self, x: str) -> str:
-        return f"CAST(hour({x}) AS BIGINT)"
-
-    def isodow(self, x: str) -> str:
-        return f"CAST(isodow({x}) AS BIGINT)"
-
-    def ts(self, v: datetime) -> str:
-        return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
-
-    def int_(self, x: str) -> str:
-        return f"CAST({x} AS BIGINT)"
-
-
-class PgDialect(Dialect):
-    name = "postgres"
-
-    def local(self, x: str, tz: str) -> str:
-        return f"(({x}) AT TIME ZONE 'UTC') AT TIME ZONE '{tz}'"
-
-    def us(self, x: str) -> str:
-        return f"CAST(extract(epoch FROM {x}) * 1000000 AS BIGINT)"
-
-    def add_seconds(self, ts: str, secs: str) -> str:
-        return f"({ts} + make_interval(secs => {secs}))"
-
-    def bucket(self, x: str, minutes: int) -> str:
-        return f"date_bin(INTERVAL '{minutes} minutes', {x}, TIMESTAMP '2000-01-03')"
-
-    def hour(self, x: str) -> str:
-        return f"CAST(extract(hour FROM {x}) AS BIGINT)"
-
-    def isodow(self, x: str) -> str:
-        return f"CAST(extract(isodow FROM {x}) AS BIGINT)"
-
-
-DUCK = Dialect()
-PG = PgDialect()
-
-
-def seg_cte(d: Dialect, s: Scope, table: str = "calls") -> str:
-    ws = f"workspace = '{s.workspace}' AND " if s.workspace else ""
-    return f"seg AS (SELECT * FROM {table} WHERE {ws}start >= {d.ts(s.lo)} AND start < {d.ts(s.hi)})"
 
 
 # ---- call rollup (CallList's definitions) ------------------------------------------------------------
@@ -253,10 +178,6 @@ FROM agg2 LEFT JOIN pk2 USING ({qn}) ORDER BY {qn}"""
 
 
 # ---- pandas ----------------------------------------------------------------------------------------------
-def _local(ts: pd.Series, tz: str) -> pd.Series:
-    return ts.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
-
-
 def pd_segmented(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
     out = df[list(SEGMENT_COLUMNS)].copy()
     out["start"] = _local(out["start"], s.tz)
@@ -264,9 +185,6 @@ def pd_segmented(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
         out[c] = out[c].astype("int64")
     return out.sort_values("docId", kind="stable").reset_index(drop=True)
 
-
-def _us(ts: pd.Series) -> pd.Series:
-    return ts.astype("datetime64[us]").astype("int64")
 
 
 def pd_rollup(df: pd.DataFrame) -> pd.DataFrame:
@@ -386,20 +304,9 @@ def pd_by_time(template: str) -> Callable[[pd.DataFrame, Scope], pd.DataFrame]:
     return build
 
 
-# ---- registry ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Case:
-    template: str
-    kind: str  # "list" (rows written as a Parquet file, like callboard's snapshot) or "aggregate"
-    sql: Callable[[Dialect, Scope], str]
-    pandas: Callable[[pd.DataFrame, Scope], pd.DataFrame] | None  # None: no pandas competitor written
-    checks: tuple[str, ...]  # numeric columns summed to compare answers (plus the row count)
-    scopes: tuple[str, ...] = ("ws", "all")
-    columns: tuple[str, ...] = field(default_factory=tuple)  # columns pandas needs (empty: all)
-    params: dict[str, Any] = field(default_factory=dict)  # extra request fields (same for every engine)
-    lookahead_hours: float = 0.0  # pandas also reads the segments this long after the period (lost calls)
 
 
+# ---- the core cases ------------------------------------------------------------------------------------
 _TIME_CHECKS = ("calls", "segments", "ans", "lost", "ring", "talk", "peakConcurrent")
 CASES: dict[str, Case] = {
     "CallListByUserSegmented": Case("CallListByUserSegmented", "list", sql_segmented, pd_segmented,
@@ -415,43 +322,3 @@ CASES: dict[str, Case] = {
                   scopes=("ws", "all") if name == "CallsByDate" else ("ws",)) for name in TIME_KEYS},
 }
 
-
-
-
-def all_cases() -> dict[str, Case]:
-    """The core cases above plus the call-centre analytics ones (kept in their own modules)."""
-    from dataclasses import replace
-
-    from benchmarks import cases_lost, cases_pandas, cases_usage
-
-    merged = {**CASES, **cases_lost.CASES, **cases_usage.CASES}
-    for name, fn in cases_pandas.PANDAS.items():
-        if name in merged:
-            merged[name] = replace(merged[name], pandas=fn)
-    return merged
-
-
-# ---- answers ----------------------------------------------------------------------------------------------
-def fingerprint(table: pa.Table, checks: tuple[str, ...]) -> dict[str, float]:
-    """Row count and the sums of ``checks`` (and, for the first column if it is a time, its min/max)."""
-    out: dict[str, float] = {"rows": float(table.num_rows)}
-    for c in checks:
-        if c in table.column_names:
-            out[c] = float(pc.sum(table.column(c).cast(pa.float64())).as_py() or 0.0)
-        else:
-            out[c] = float("nan")
-    first = table.column_names[0] if table.num_columns else None
-    if first and pa.types.is_timestamp(table.schema.field(first).type) and table.num_rows:
-        out["t_min"] = float(pc.min(table.column(first)).value)
-        out["t_max"] = float(pc.max(table.column(first)).value)
-    return out
-
-
-def same(a: dict[str, float], b: dict[str, float], rel: float = 1e-6) -> list[str]:
-    """The names whose values differ (relative tolerance ``rel``)."""
-    bad = []
-    for k in a:
-        x, y = a[k], b.get(k, float("nan"))
-        if not (x == y or abs(x - y) <= rel * max(abs(x), abs(y), 1.0)):
-            bad.append(f"{k}: callboard {x:g} vs {y:g}")
-    return bad

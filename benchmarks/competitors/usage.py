@@ -1,4 +1,4 @@
-"""Hand-written competitors for the usage, distribution and trunk templates (see benchmarks/cases.py):
+"""Hand-written competitors for the usage, distribution and trunk templates (see benchmarks/competitors/):
 ``CallDurationDistribution``, ``TrunkUtilisation``, ``CallsByAccountCode``, ``CallingUsage`` and
 ``CallingDetailedCallHistory`` -- each a DuckDB query and the same query in PostgreSQL 15's dialect,
 written from docs/templates.md for the benchmark's request (preset Custom over 2025, default
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import gcd
 
-from benchmarks.cases import Case, Dialect, Scope, seg_cte
+from benchmarks.competitors.base import Case, Dialect, Scope, seg_cte
 
 DURATION_BUCKET_SECONDS = 60  # durationGroupPeriodInSeconds (default)
 CALL_RATE_PERIOD_MINUTES = 30  # callRatePeriod (default)

@@ -1,4 +1,4 @@
-"""Hand-written competitors for the lost-call templates (see benchmarks/cases.py):
+"""Hand-written competitors for the lost-call templates (see benchmarks/competitors/):
 ``UnreturnedLostCalls``, ``LostCallRevenue`` (docs/templates.md) and ``RingTimeDistribution``.
 
 Written from the documented definitions, for the benchmark request (preset Custom over 2025, default
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from benchmarks.cases import Case, Dialect, Scope, seg_cte
+from benchmarks.competitors.base import Case, Dialect, Scope, seg_cte
 
 CALLBACK_WINDOW_HOURS = 24  # callbackWindowHours, default 24
 RING_THRESHOLDS = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120)  # ringDurationThresholds default
@@ -64,7 +64,7 @@ def _normal(d: Dialect, source: str) -> str:
 
 
 def _seg(d: Dialect, s: Scope) -> str:
-    """``seg`` (cases.seg_cte), inlined where it is read: the lost-call queries read it twice (calls, and
+    """``seg`` (base.seg_cte), inlined where it is read: the lost-call queries read it twice (calls, and
     outgoing segments); materialised, DuckDB would copy the scope's segments first and PostgreSQL would
     plan the steps after it without statistics (row estimates of 200 groups, nested loops)."""
     return seg_cte(d, s).replace("seg AS (", "seg AS NOT MATERIALIZED (", 1)
