@@ -11,22 +11,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from callboard.reports import dates
-from callboard.reports.templates import TEMPLATES, Template, TemplateField, segment_field
+from callboard.reports.filters import OPERATORS
+from callboard.reports.templates import SEGMENT_FIELDS, TEMPLATES, Template, TemplateField, segment_field
+from callboard.reports.templates.lost_calls import country_rule
 
-OPERATORS: tuple[str, ...] = (
-    "=", "!=", "<", "<=", ">", ">=", "in", "notIn", "between",
-    "contains", "startsWith", "endsWith", "isNull", "isNotNull",
-)
-_ONE_VALUE = {"=", "!=", "<", "<=", ">", ">=", "contains", "startsWith", "endsWith"}
-_TEXT_OPS = {"contains", "startsWith", "endsWith"}
-_NO_VALUE = {"isNull", "isNotNull"}
 DEFAULT_RING_THRESHOLDS: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120)
 
 
@@ -97,7 +92,7 @@ class RequestMetadata(BaseModel):
 _MAX_ROWS = 100_000_000
 
 
-class ReportRequest(_Strict):
+class RequestBody(_Strict):
     """The request body of SPEC §2 with every setting at its documented default."""
 
     reportTemplateName: str
@@ -120,7 +115,8 @@ class ReportRequest(_Strict):
     ignoreShortAnsweredCalls: StrictBool = False
     shortCallSeconds: float = Field(20, ge=0, le=86_400)
     accountCodeLabels: dict[str, str] = Field(default_factory=dict)
-    ringDurationThresholds: list[int | float] = Field(default_factory=lambda: list(DEFAULT_RING_THRESHOLDS))
+    ringDurationThresholds: list[int | float] = Field(
+        default_factory=lambda: list[int | float](DEFAULT_RING_THRESHOLDS))
     incomingEstimatedRevenue: float = Field(0.0, ge=0, le=1e15)
     incomingCallsPerSale: float = Field(1, gt=0, le=1e9)
     outgoingEstimatedRevenue: float = Field(0.0, ge=0, le=1e15)
@@ -142,12 +138,9 @@ class ReportRequest(_Strict):
     @field_validator("countryCode")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
-        if value is not None and value.strip():
-            from callboard.reports.templates.lost_calls import country_rule
-
-            if country_rule(value) is None:
-                raise ValueError(f"unknown country {value!r}: give an ISO 3166 alpha-2 code such as GB, US, "
-                                 "AU, or a calling code such as 44")
+        if value is not None and value.strip() and country_rule(value) is None:
+            raise ValueError(f"unknown country {value!r}: give an ISO 3166 alpha-2 code such as GB, US, "
+                             "AU, or a calling code such as 44")
         return value
 
     @field_validator("locale")
@@ -158,7 +151,7 @@ class ReportRequest(_Strict):
         return value
 
 
-_FIELD_ORDER = list(ReportRequest.model_fields)
+_FIELD_ORDER = list(RequestBody.model_fields)
 
 
 # ---- resolved request -------------------------------------------------------------------------------
@@ -176,7 +169,7 @@ class Condition:
 class ResolvedRequest:
     """What the runner needs, plus everything to echo the complete request."""
 
-    request: ReportRequest
+    request: RequestBody
     template: Template
     conditions: list[Condition]
     echo_conditions: list[dict[str, Any]]
@@ -187,6 +180,24 @@ class ResolvedRequest:
     weekdays: tuple[int, ...] | None  # ISO weekdays of local start kept (None = every day)
     reference: datetime
     _display_echo: list[dict[str, Any]] = field(default_factory=list)
+    # The period's two segment conditions, ``start >= from`` and ``start < to`` (both also in
+    # ``conditions``; None without a period): the runner moves the end for templates that read past
+    # it, and the SQL cache makes both bounds parameters.
+    period_from: Condition | None = None
+    period_to: Condition | None = None
+
+    def with_period(self, start: datetime, end: datetime) -> ResolvedRequest:
+        """This request over another period of the same shape (naive UTC bounds): the period's
+        two conditions hold the new bounds, everything else is unchanged."""
+        if self.period_from is None or self.period_to is None:
+            return self
+        lo = replace(self.period_from, values=(start,))
+        hi = replace(self.period_to, values=(end,))
+        swap = {id(self.period_from): lo, id(self.period_to): hi}
+        return replace(self, conditions=[swap.get(id(c), c) for c in self.conditions], period_from=lo, period_to=hi)
+
+    def segment_conditions(self) -> list[Condition]:
+        return [c for c in self.conditions if c.stage == "segment"]
 
     @property
     def tz(self) -> str:
@@ -297,14 +308,14 @@ def _validation_error(exc: ValidationError) -> RequestError:
 
 
 def _known_keys(where: str) -> list[str]:
-    models: dict[str, type[BaseModel]] = {"": ReportRequest, "metadata.dateFilter": DateFilter}
+    models: dict[str, type[BaseModel]] = {"": RequestBody, "metadata.dateFilter": DateFilter}
     base = where.split("[")[0]
     for suffix, model in (("filterConditions", FilterCondition), ("sortFields", SortField),
                           ("displayFields", DisplayField), ("childDisplayFields", DisplayField)):
         if base == suffix:
             return list(model.model_fields)
-    model = models.get(where)
-    return list(model.model_fields) if model else []
+    found = models.get(where)
+    return list(found.model_fields) if found else []
 
 
 def resolve_request(
@@ -328,7 +339,7 @@ def resolve_request(
     if name not in TEMPLATES:
         raise RequestError("reportTemplateName", f"unknown report template {name!r}", list(TEMPLATES))
     try:
-        req = ReportRequest.model_validate(merged)
+        req = RequestBody.model_validate(merged)
     except ValidationError as exc:
         raise _validation_error(exc) from None
     template = TEMPLATES[req.reportTemplateName]
@@ -344,10 +355,11 @@ def resolve_request(
     period = _resolve_period(req, tz, reference, settle_lag)
     conditions: list[Condition] = []
     echo_conditions: list[dict[str, Any]] = []
+    period_from = period_to = None
     if period is not None:
-        # the period's two conditions come first: the runner finds its end there (runner._period_end)
-        conditions.append(Condition("start", ">=", (_naive(period.start_utc),), "segment"))
-        conditions.append(Condition("start", "<", (_naive(period.end_utc),), "segment"))
+        period_from = Condition("start", ">=", (_naive(period.start_utc),), "segment")
+        period_to = Condition("start", "<", (_naive(period.end_utc),), "segment")
+        conditions += [period_from, period_to]
         echo_conditions.append({"fieldName": "start", "operator": ">=", "values": [_utc_iso(period.start_utc)]})
         echo_conditions.append({"fieldName": "start", "operator": "<", "values": [_utc_iso(period.end_utc)]})
     for i, cond in enumerate(req.filterConditions):
@@ -369,7 +381,7 @@ def resolve_request(
     return ResolvedRequest(
         request=req, template=template, conditions=conditions, echo_conditions=echo_conditions,
         display_fields=display, child_fields=child, sort=sort, period=period, weekdays=weekdays,
-        reference=reference, _display_echo=display_echo,
+        reference=reference, _display_echo=display_echo, period_from=period_from, period_to=period_to,
     )
 
 
@@ -377,7 +389,7 @@ def _naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _resolve_period(req: ReportRequest, tz: str, reference: datetime,
+def _resolve_period(req: RequestBody, tz: str, reference: datetime,
                     settle_lag: timedelta) -> dates.ResolvedPeriod | None:
     """The date filter as a UTC period; no ``dateFilter`` means no date restriction."""
     df = req.metadata.dateFilter
@@ -395,7 +407,7 @@ def _resolve_period(req: ReportRequest, tz: str, reference: datetime,
         raise RequestError(exc.part, str(exc), exc.choices) from None
 
 
-def _field_for_filter(template: Template, name: str, part: str) -> tuple[TemplateField, str]:
+def _field_for_filter(template: Template, name: str, part: str) -> tuple[TemplateField, Literal["segment", "result"]]:
     """Which field a filter names, and where it applies.
 
     A segment field (SPEC §1 plus the derived ones) filters the segments *before* the template runs
@@ -414,8 +426,6 @@ def _field_for_filter(template: Template, name: str, part: str) -> tuple[Templat
 
 
 def _segment_names() -> list[str]:
-    from callboard.reports.templates import SEGMENT_FIELDS
-
     return [f.name for f in SEGMENT_FIELDS]
 
 
@@ -423,21 +433,16 @@ def _resolve_condition(template: Template, cond: FilterCondition, tz: str,
                        part: str) -> tuple[Condition, dict[str, Any]]:
     fld, stage = _field_for_filter(template, cond.fieldName, f"{part}.fieldName")
     op = cond.operator
-    if op not in OPERATORS:
+    operator = OPERATORS.get(op)
+    if operator is None:
         raise RequestError(f"{part}.operator", f"unknown operator {op!r}", list(OPERATORS))
     values = cond.values
-    n = len(values)
-    if op in _NO_VALUE and n:
-        raise RequestError(f"{part}.values", f"operator {op!r} takes no values, got {n}")
-    if op in _ONE_VALUE and n != 1:
-        raise RequestError(f"{part}.values", f"operator {op!r} takes exactly 1 value, got {n}")
-    if op == "between" and n != 2:
-        raise RequestError(f"{part}.values", f"operator 'between' takes exactly 2 values, got {n}")
-    if op in ("in", "notIn") and n < 1:
-        raise RequestError(f"{part}.values", f"operator {op!r} takes at least 1 value")
-    if op in _TEXT_OPS and fld.type != "string":
+    wrong = operator.arity_error(len(values))
+    if wrong is not None:
+        raise RequestError(f"{part}.values", wrong)
+    if operator.text_only and fld.type != "string":
         raise RequestError(f"{part}.operator", f"operator {op!r} applies to text fields; "
-                           f"{fld.name} is {fld.type}", [o for o in OPERATORS if o not in _TEXT_OPS])
+                           f"{fld.name} is {fld.type}", [o.name for o in OPERATORS.values() if not o.text_only])
     typed = tuple(_coerce(fld, v, tz, f"{part}.values[{j}]") for j, v in enumerate(values))
     if op == "between" and typed[0] is not None and typed[1] is not None and typed[1] < typed[0]:
         raise RequestError(f"{part}.values", "between: the second value (end) is before the first (start)")
@@ -483,7 +488,7 @@ def _coerce(fld: TemplateField, value: Any, tz: str, part: str) -> Any:
     return float(value)
 
 
-def _resolve_display(template: Template, req: ReportRequest,
+def _resolve_display(template: Template, req: RequestBody,
                      child_fields: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     if req.ignoreDisplayFields:
         names = [f.name for f in template.fields]
@@ -510,9 +515,7 @@ def _resolve_display(template: Template, req: ReportRequest,
     return names, echo
 
 
-def _resolve_children(template: Template, req: ReportRequest) -> list[str]:
-    from callboard.reports.templates import SEGMENT_FIELDS
-
+def _resolve_children(template: Template, req: RequestBody) -> list[str]:
     names: list[str] = []
     known = [f.name for f in SEGMENT_FIELDS]
     for i, item in enumerate(req.childDisplayFields):
@@ -529,7 +532,7 @@ def _resolve_children(template: Template, req: ReportRequest) -> list[str]:
     return names
 
 
-def _resolve_sort(template: Template, req: ReportRequest) -> list[tuple[str, bool]]:
+def _resolve_sort(template: Template, req: RequestBody) -> list[tuple[str, bool]]:
     out: list[tuple[str, bool]] = []
     for i, s in enumerate(req.sortFields):
         fld = template.field(s.fieldName)

@@ -1,0 +1,27 @@
+"""The calls warehouse: one class per engine behind one interface (:mod:`.base`).
+
+``connect`` is the one engine switch (``CALLBOARD_ENGINE``): ``duckdb`` (default, a file in the
+data folder), ``duckdb://PATH``, ``pyspark`` (a local Spark session), or any Ibis connection URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from callboard.warehouse.base import AppendResult, Capabilities, ReadSession, Warehouse
+from callboard.warehouse.duckdb import DuckDBWarehouse
+from callboard.warehouse.ibis_generic import IbisWarehouse, SparkWarehouse
+
+__all__ = ["AppendResult", "Capabilities", "DuckDBWarehouse", "IbisWarehouse", "ReadSession", "SparkWarehouse",
+           "Warehouse", "connect"]
+
+
+def connect(url: str | None, *, data_dir: Path | None = None) -> Warehouse:
+    """The warehouse ``url`` names (see the module docstring)."""
+    if not url or url == "duckdb":
+        return DuckDBWarehouse.open((data_dir or Path("callboard-data")) / "calls.duckdb")
+    if url.startswith("duckdb://"):
+        return DuckDBWarehouse.open(url.removeprefix("duckdb://") or None)
+    if url in ("pyspark", "spark"):
+        return SparkWarehouse.open()
+    return IbisWarehouse.open(url)

@@ -1,8 +1,9 @@
-"""The stored call rollups: per call (``workspace``, ``connId``), what reports would otherwise
-aggregate from its segments at every run, kept beside the segments.
+"""Keeping the stored call rollups (:data:`callboard.calls.rollups.STORED`) exact on DuckDB.
 
-* ``call_rollups``: one row per call, ``CallList``'s roll-up of *all* the call's stored segments
-  (:func:`helpers.rollup_calls`, the one definition of a call);
+Per call (``workspace``, ``connId``), the tables hold what reports would otherwise aggregate from its
+segments at every run:
+
+* ``call_rollups``: one row per call, ``CallList``'s roll-up of *all* the call's stored segments;
 * ``call_users``: one row per call, user and direction (``CallingUsage``'s per-call step);
 * ``call_codes``: one row per call and account code (``CallsByAccountCode``'s per-call step);
 * ``call_lines``: one row per call with external segments, the span it holds a line
@@ -14,113 +15,64 @@ Why: most reports count calls, and rolling 1.3 segments per call up into calls i
 cost (a hash aggregation over every segment of the period, with arg-min picks over strings). A
 report whose only segment-stage filters are its period reads the rows of calls that lie wholly in
 the period from these tables instead; only calls cut by the period's bounds are rolled up from
-their segments at report time (:func:`callboard.reports.templates.helpers.calls_of`).
+their segments at report time (``reports.templates.helpers.calls_of``).
 
 The tables are kept exact by the warehouse's writes, in the same transaction as the segments: an
 append rolls up again every call the batch touched (its earlier segments included, so a call
-spread over several imports is right), and :meth:`Warehouse.optimize` rebuilds them sorted by
-(workspace, start) like the segments. A warehouse file from before a table existed gets it built
-once when opened for writing. Writing segments by any other way than the warehouse's own methods
-leaves them stale: call :meth:`Warehouse.rebuild_call_rollups` afterwards.
+spread over several imports is right), and ``optimize`` rebuilds them sorted by (workspace, start)
+like the segments. A warehouse file from before a table existed gets it built once when opened for
+writing. Writing segments by any other way than the warehouse's own methods leaves them stale: call
+``DuckDBWarehouse.rebuild_call_rollups`` afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
-CALL_ROLLUPS_TABLE = "call_rollups"
-CALL_USERS_TABLE = "call_users"
-CALL_CODES_TABLE = "call_codes"
-CALL_LINES_TABLE = "call_lines"
+from callboard.calls.functions import EngineFunctions
+from callboard.calls.rollups import STORED, StoredRollup, stored_rows
+from callboard.warehouse.base import STORAGE_SCHEMA, WORKSPACE_COLUMN
+
 TOUCHED_TABLE = "_cb_touched"  # the connIds an append touched (a temporary table)
-_WS_SENTINEL = "cb-rollup-workspace-3b8e0c55"
-
-
-@dataclass(frozen=True)
-class StoredRollup:
-    """One stored table: ``rows(segs)`` turns segments (the segment view plus ``workspace``) into
-    its rows grouped by workspace, ``connId`` and more; each row gets its call's span."""
-
-    table: str
-    rows: Callable[[ir.Table], ir.Table]
-
-
-def _calls(segs: ir.Table) -> ir.Table:
-    from callboard.reports.templates.helpers import rollup_calls
-
-    return rollup_calls(segs, "duckdb", by=("workspace", "connId"), last_start=True)
-
-
-def _users(segs: ir.Table) -> ir.Table:
-    from callboard.reports.templates.usage import user_calls
-
-    return user_calls(segs, by=("workspace",))
-
-
-def _codes(segs: ir.Table) -> ir.Table:
-    from callboard.reports.templates.usage import code_calls
-
-    return code_calls(segs, by=("workspace",))
-
-
-def _lines(segs: ir.Table) -> ir.Table:
-    from callboard.reports.templates.trunks import line_spans
-
-    return line_spans(segs, by=("workspace",))
-
-
-# deferred imports: the definitions live with the report templates, which import the warehouse
-STORED: tuple[StoredRollup, ...] = (StoredRollup(CALL_ROLLUPS_TABLE, _calls), StoredRollup(CALL_USERS_TABLE, _users),
-                                    StoredRollup(CALL_CODES_TABLE, _codes), StoredRollup(CALL_LINES_TABLE, _lines))
-
-
-def rollup_expression(stored: StoredRollup, segments: ir.Table, *, touched: ir.Table | None = None) -> ir.Table:
-    """``stored``'s rows of stored segments (storage columns); with ``touched`` only of the calls
-    whose ``connId`` it lists."""
-    from callboard.reports.templates.helpers import segment_view
-
-    if touched is not None:
-        segments = segments.semi_join(touched, "connId")
-    segs = segment_view(segments, keep=("workspace",))
-    rows = stored.rows(segs)
-    if "lastStart" in rows.columns:
-        return rows
-    spans = segs.group_by(["workspace", "connId"]).aggregate(start=segs.start.min(), lastStart=segs.start.max())
-    return rows.join(spans, ["workspace", "connId"])
 
 
 def _storage_table(name: str) -> ir.Table:
-    from callboard.warehouse.store import STORAGE_SCHEMA
-
     return ibis.table(ibis.schema(STORAGE_SCHEMA), name=name)
 
 
-def rebuild_sql(stored: StoredRollup, calls_table: str) -> str:
-    """``SELECT`` of every stored call's rows, sorted by (workspace, start)."""
-    expr = rollup_expression(stored, _storage_table(calls_table)).order_by(["workspace", "start"])
+def rebuild_sql(stored: StoredRollup, calls_table: str, fn: EngineFunctions) -> str:
+    """``SELECT`` of every stored call's rows of ``stored``, sorted by (workspace, start)."""
+    expr = stored_rows(stored, _storage_table(calls_table), fn).order_by([WORKSPACE_COLUMN, "start"])
     return str(ibis.to_sql(expr, dialect="duckdb"))
 
 
-@cache
-def _refresh_template(stored: StoredRollup, calls_table: str) -> str:
+def rebuild(raw: Any, calls_table: str, fn: EngineFunctions) -> None:
+    """Every stored table afresh from every stored segment, on DuckDB connection ``raw`` (inside
+    the caller's transaction)."""
+    for stored in STORED:
+        raw.execute(f"CREATE OR REPLACE TABLE {stored.table} AS {rebuild_sql(stored, calls_table, fn)}")
+
+
+def refresh_expression(stored: StoredRollup, calls_table: str, fn: EngineFunctions,
+                       workspace: ir.StringValue) -> ir.Table:
+    """``stored``'s rows of the calls of ``workspace`` listed in :data:`TOUCHED_TABLE` (the
+    warehouse prepares it once, the workspace a parameter)."""
     t = _storage_table(calls_table)
     touched = ibis.table({"connId": "string"}, name=TOUCHED_TABLE)
-    expr = rollup_expression(stored, t.filter(t.workspace == _WS_SENTINEL), touched=touched)
-    return str(ibis.to_sql(expr, dialect="duckdb"))
+    return stored_rows(stored, t.filter(t[WORKSPACE_COLUMN] == workspace), fn, touched=touched)
 
 
-def refresh(cur: Any, calls_table: str, workspace: str) -> None:
-    """Roll up again, on DuckDB cursor ``cur`` (inside the append's transaction), the calls of
-    ``workspace`` listed in the temporary table :data:`TOUCHED_TABLE`, in every stored table."""
-    quoted = "'" + workspace.replace("'", "''") + "'"
+def refresh_touched(cur: Any, workspace: str, batch: str, selects: Mapping[str, str]) -> None:
+    """Roll up again, on DuckDB cursor ``cur`` (inside the append's transaction), every call of
+    ``workspace`` that the rows of table ``batch`` added segments to, in every stored table;
+    ``selects``: per stored table, its :func:`refresh_expression` as SQL with parameter ``$ws``."""
+    cur.execute(f'CREATE OR REPLACE TEMP TABLE {TOUCHED_TABLE} AS SELECT DISTINCT "connId" FROM {batch}')
     for stored in STORED:
-        select = _refresh_template(stored, calls_table).replace("'" + _WS_SENTINEL + "'", quoted)
-        cur.execute(f'DELETE FROM {stored.table} WHERE workspace = ? AND "connId" IN '
-                    f'(SELECT "connId" FROM {TOUCHED_TABLE})', [workspace])
-        cur.execute(f"INSERT INTO {stored.table} BY NAME {select}")
+        cur.execute(f'DELETE FROM {stored.table} WHERE {WORKSPACE_COLUMN} = $ws AND "connId" IN '
+                    f'(SELECT "connId" FROM {TOUCHED_TABLE})', {"ws": workspace})
+        cur.execute(f"INSERT INTO {stored.table} BY NAME {selects[stored.table]}", {"ws": workspace})
+    cur.execute(f"DROP TABLE {TOUCHED_TABLE}")

@@ -22,9 +22,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import ibis
 import ibis.expr.types as ir
 
+from callboard.calls.functions import EngineFunctions
 from callboard.calls.schema import CALL_FIELDS, DERIVED_FIELDS
 
 if TYPE_CHECKING:
+    # for annotations only: the request module validates requests against the templates' fields,
+    # so it imports them; templates never need it at run time
     from callboard.reports.request import ResolvedRequest
 
 TemplateKind = Literal["segment", "call", "aggregate"]
@@ -64,7 +67,7 @@ def segment_field(name: str) -> TemplateField | None:
 
 @dataclass(frozen=True)
 class StoredCalls:
-    """The workspace's stored call rollups (:mod:`callboard.warehouse.call_rollups`), given to a
+    """The workspace's stored call rollups (:mod:`callboard.calls.rollups`), given to a
     template when the request's segment-stage filters are its period alone: ``table(name)`` is the
     workspace's rows of one stored table, ``lo``/``hi`` are the period's bounds (None: no period)
     and ``after`` the end of the template's look past it.
@@ -91,20 +94,21 @@ class StoredCalls:
 
 @dataclass(frozen=True)
 class BuildContext:
-    """Engine facts a template needs beyond the request: the engine name, the UTC-offset runs of
-    ``timeZoneId`` over the data's time span (naive UTC bounds), and the stored call rollups when
-    the request may read its calls from them (:func:`helpers.calls_of`)."""
+    """Engine facts a template needs beyond the request: the engine's spelling of the few
+    expressions that differ by engine (``functions``), the UTC-offset runs of ``timeZoneId`` over
+    the data's time span (naive UTC bounds), and the stored call rollups when the request may read
+    its calls from them (:func:`helpers.calls_of`)."""
 
-    engine: str
+    functions: EngineFunctions
     offsets: tuple[tuple[datetime, datetime, int], ...]
     stored: StoredCalls | None = None
 
     @classmethod
-    def create(cls, engine: str, runs: list[tuple[datetime, datetime, int]],
+    def create(cls, functions: EngineFunctions, runs: list[tuple[datetime, datetime, int]],
                stored: StoredCalls | None = None) -> BuildContext:
         naive = tuple((a.astimezone(UTC).replace(tzinfo=None), b.astimezone(UTC).replace(tzinfo=None), o)
                       for a, b, o in runs)
-        return cls(engine=engine, offsets=naive or ((datetime.min, datetime.max, 0),), stored=stored)
+        return cls(functions=functions, offsets=naive or ((datetime.min, datetime.max, 0),), stored=stored)
 
     def local(self, ts: ir.TimestampValue) -> ir.TimestampValue:
         """Local wall time of a naive-UTC timestamp: ``ts + offset`` chosen by a short ``CASE``
@@ -134,7 +138,7 @@ class Template:
         return None
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        """The template's rows from filtered segments (see :func:`helpers.segment_view`)."""
+        """The template's rows from filtered segments (see :func:`callboard.calls.rollups.segment_view`)."""
         raise NotImplementedError
 
     def lookahead_seconds(self, req: ResolvedRequest) -> float:

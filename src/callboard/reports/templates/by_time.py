@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import calls_of, concurrency_peaks, epoch_us
+from callboard.reports.templates.helpers import calls_of, concurrency_peaks
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -83,7 +83,7 @@ class CallsByStartTime(_ByTime):
 
         def bucket(local: ir.TimestampValue) -> ir.TimestampValue:
             # floor on the local clock: (local epoch µs // period) * period, back to a timestamp
-            us = epoch_us(local, ctx.engine)
+            us = ctx.functions.epoch_us(local)
             start_s = ((us // period_us) * (period_us // 1_000_000))
             return start_s.as_timestamp("s")
 

@@ -1,4 +1,4 @@
-"""``CallList``: one row per call (``connId``), built by :func:`helpers.call_rollup`; the call's
+"""``CallList``: one row per call (``connId``), built by :func:`callboard.calls.rollups.rollup_calls`; the call's
 segments nest under it as ``children`` when ``childDisplayFields`` asks for them."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Distributions of calls: ``RingTimeDistribution`` (the callers' wait, with the service level at
 each threshold) and ``CallDurationDistribution`` (talk time histogram), SPEC §3.
 
-Both count calls (``connId``, by :func:`helpers.call_rollup`'s definitions), and both emit every bucket
+Both count calls (``connId``, by :func:`callboard.calls.rollups.rollup_calls`'s definitions), and both emit every bucket
 in range, empty ones with 0, so a client can chart them without filling gaps. The bucket rows come
 from unnesting a literal (or ``range``) array on a one-row aggregate, which every engine can do.
 """
@@ -13,34 +13,28 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
+from callboard.calls.functions import EngineFunctions
+from callboard.calls.rollups import add_seconds
 from callboard.calls.schema import DIR_INCOMING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import (
-    add_seconds,
-    calls_of,
-    count_where,
-    first_value_by,
-    ratio,
-    seconds_between,
-)
+from callboard.reports.templates.helpers import calls_of, count_where, ratio
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
 
 
-def _ring_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
-    """The ``callDir``, ``ans``, ``lost`` and ``ring`` of :func:`helpers.call_rollup`, one row per
+def _ring_rollup(segs: ir.Table, fn: EngineFunctions) -> ir.Table:
+    """The ``callDir``, ``ans``, ``lost`` and ``ring`` of :func:`callboard.calls.rollups.rollup_calls`, one row per
     ``connId``, by the same definitions -- but picking only those members (arg-min over wide structs
     of strings is what makes the full rollup slow on DuckDB)."""
-    eng = ctx.engine
     key = ibis.struct({"s": segs.start, "d": segs.docId})
     j = segs.group_by("connId").aggregate(
         c_start=segs.start.min(), c_end=segs.end.max(), c_ans=segs.ans.max(), c_lost=segs.lost.max(),
-        f_callDir=first_value_by(segs.callDir, key, eng),
-        a_at=first_value_by(add_seconds(segs.start, segs.ring), key, eng, where=segs.ans == 1),
+        f_callDir=fn.first_value_by(segs.callDir, key),
+        a_at=fn.first_value_by(add_seconds(segs.start, segs.ring), key, where=segs.ans == 1),
     )
     return j.select(callDir=j.f_callDir.cast("int64"), ans=j.c_ans.cast("int64"), lost=j.c_lost.cast("int64"),
-                    ring=seconds_between(j.c_start, ibis.coalesce(j.a_at, j.c_end), eng))
+                    ring=fn.seconds_between(j.c_start, ibis.coalesce(j.a_at, j.c_end)))
 
 
 class RingTimeDistribution(Template):
@@ -91,7 +85,7 @@ class RingTimeDistribution(Template):
                         cumulativeAnswered=cum.cast("int64"), serviceLevel=ratio(cum, j._offered))
 
 
-def _talk_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
+def _talk_rollup(segs: ir.Table, fn: EngineFunctions) -> ir.Table:
     """Only the ``ans`` and ``talk`` members of the call rollup (the full one keeps part of its cost
     on DuckDB even when its other members are not read)."""
     return segs.group_by("connId").aggregate(ans=segs.ans.max().cast("int64"), talk=segs.talk.sum())

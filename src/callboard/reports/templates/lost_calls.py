@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
+from callboard.calls.functions import EngineFunctions
+from callboard.calls.rollups import add_seconds
 from callboard.calls.schema import DIR_INCOMING, DIR_OUTGOING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import add_seconds, calls_of, first_by, flag, seconds_between
+from callboard.reports.templates.helpers import calls_of, flag
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
@@ -161,17 +163,16 @@ def with_normal_number(t: ir.Table, column: str, out: str, rule: CountryRule | N
     return j.drop("_raw").rename({out: "_norm"})
 
 
-def _caller_rollup(segs: ir.Table, ctx: BuildContext) -> ir.Table:
-    """The columns of :func:`helpers.call_rollup` that lost calls need (``connId``, ``start``,
+def _caller_rollup(segs: ir.Table, fn: EngineFunctions) -> ir.Table:
+    """The columns of :func:`callboard.calls.rollups.rollup_calls` that lost calls need (``connId``, ``start``,
     ``cli``/``cliName``/``callDir`` of the first segment, the first hunt group, ``ans``, ``lost``), by
     the same definitions, one row per ``connId`` -- without the rollup's other arg-mins (arg-min over
     wide structs of strings is what makes the full rollup slow on DuckDB)."""
-    eng = ctx.engine
     key = ibis.struct({"s": segs.start, "d": segs.docId})
     j = segs.group_by("connId").aggregate(
         c_start=segs.start.min(), c_ans=segs.ans.max(), c_lost=segs.lost.max(),
-        f=first_by(ibis.struct({"cli": segs.cli, "cliName": segs.cliName, "callDir": segs.callDir}), key, eng),
-        h=first_by(ibis.struct({"num": segs.hgNum, "name": segs.hgName}), key, eng, where=segs.hgNum.notnull()),
+        f=fn.first_by(ibis.struct({"cli": segs.cli, "cliName": segs.cliName, "callDir": segs.callDir}), key),
+        h=fn.first_by(ibis.struct({"num": segs.hgNum, "name": segs.hgName}), key, where=segs.hgNum.notnull()),
     )
     return j.select("connId", start=j.c_start, cli=j.f["cli"], cliName=j.f["cliName"], hgNum=j.h["num"],
                     hgName=j.h["name"], callDir=j.f["callDir"].cast("int64"), ans=j.c_ans.cast("int64"),
@@ -220,7 +221,7 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> L
     latest = ibis.struct({"cliName": lost.cliName, "hgNum": lost.hgNum, "hgName": lost.hgName})
     callers = lost.group_by("number").aggregate(
         attempts=lost.count(), firstAttempt=lost.start.min(), lastAttempt=lost.start.max(),
-        _l=_last_by(latest, ibis.struct({"s": lost.start, "c": lost.connId}), ctx.engine))
+        _l=ctx.functions.last_by(latest, ibis.struct({"s": lost.start, "c": lost.connId})))
 
     answered = calls_of(period, ctx, _caller_rollup, where=answered_in).select("cli", "start")
     if later is not None:
@@ -243,20 +244,6 @@ def lost_calls(segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> L
     callers = j.select("number", "attempts", "firstAttempt", "lastAttempt", cliName=j._l["cliName"],
                        hgNum=j._l["hgNum"], hgName=j._l["hgName"], returnedAt=j.returnedAt)
     return LostCalls(lost, callers)
-
-
-def _last_by(value: ir.StructValue, key: ir.StructValue, engine: str) -> ir.StructValue:
-    """The struct ``value`` of the row with the largest ``key`` -- the arg-max twin of
-    :func:`helpers.first_by` (DuckDB's hash-aggregate ``arg_max``; elsewhere Ibis's ``argmax``)."""
-    if engine == "duckdb":
-        udf = ibis.udf.agg.builtin(_arg_max_stub, name="arg_max", signature=((value.type(), key.type()), value.type()))
-        return udf(value, key)
-    return value.argmax(key)
-
-
-def _arg_max_stub(value: ir.Value, key: ir.Value) -> ir.Value:  # pragma: no cover - never called
-    """Placeholder body for DuckDB's builtin ``arg_max`` (the signature is given at the call)."""
-    raise NotImplementedError
 
 
 class _SeesCallBacks(Template):
@@ -301,7 +288,7 @@ class UnreturnedLostCalls(_SeesCallBacks):
         return c.select(
             cli=c.number, cliName=c.cliName, withheld=flag(withheld), attempts=c.attempts,
             firstAttempt=c.firstAttempt, lastAttempt=c.lastAttempt, returned=flag(c.returnedAt.notnull()),
-            returnedAt=c.returnedAt, timeToReturn=seconds_between(c.lastAttempt, c.returnedAt, ctx.engine),
+            returnedAt=c.returnedAt, timeToReturn=ctx.functions.seconds_between(c.lastAttempt, c.returnedAt),
             hgNum=c.hgNum, hgName=c.hgName,
         )
 

@@ -34,15 +34,15 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
-from callboard.calls.schema import CALL_TYPE_EXTERNAL
+from callboard.calls.rollups import US_PER_SECOND as _US
+from callboard.calls.rollups import external_segments, line_spans
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import calls_of, count_where, epoch_us, flag
+from callboard.reports.templates.helpers import calls_of, count_where, flag
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
 
 _EPOCH = datetime(1970, 1, 1)
-_US = 1_000_000
 
 
 def _us(value: datetime) -> int:
@@ -127,22 +127,6 @@ class LocalBuckets:
         return total
 
 
-def _external(segs: ir.Table, engine: str) -> ir.Table:
-    """External segments with ``_su``/``_eu``: start and end as integer µs (``end`` is the view's
-    start + duration as a timestamp, whose arithmetic costs ~10 % of the whole-table query)."""
-    ext = segs.filter(segs.callType == CALL_TYPE_EXTERNAL)
-    ext = ext.mutate(_su=epoch_us(ext.start, engine))
-    return ext.mutate(_eu=ext._su + (ext.duration * _US).round().cast("int64"))
-
-
-def line_spans(segs: ir.Table, ctx: BuildContext | None = None, *, by: tuple[str, ...] = ()) -> ir.Table:
-    """``TrunkUtilisation``'s per-call step: the span ``[su, eu)`` (UTC µs) a call holds an external
-    line -- first start to last end of its external segments -- one row per call that has any.
-    ``by``: more grouping columns (the stored ``call_lines`` table groups by workspace too)."""
-    ext = _external(segs, ctx.engine if ctx is not None else "duckdb")
-    return ext.group_by([*by, "connId"]).aggregate(su=ext._su.min(), eu=ext._eu.max())
-
-
 class TrunkUtilisation(Template):
     name = "TrunkUtilisation"
     description = ("External lines in use per callRatePeriod bucket of local time: peak and mean concurrent "
@@ -172,12 +156,11 @@ class TrunkUtilisation(Template):
     )
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        eng = ctx.engine
         period_us = int(req.request.callRatePeriod) * 60 * _US
         lb = LocalBuckets(ctx, period_us)
         spans = calls_of(segments, ctx, line_spans, table="call_lines")
         spans = spans.filter(spans.eu > spans.su)
-        ext = _external(segments, eng)
+        ext = external_segments(segments, ctx.functions)
         talking = ext.filter(ext.ans == 1)
         talk = talking.select(su=talking._su + (talking.ring * _US).round().cast("int64"), eu=talking._eu)
         talk = talk.filter(talk.eu > talk.su)

@@ -12,28 +12,13 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
+from callboard.calls.rollups import code_calls, user_calls
 from callboard.calls.schema import DIR_INCOMING, DIR_INTERNAL, DIR_OUTGOING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
 from callboard.reports.templates.helpers import calls_of, count_where, flag
 
 if TYPE_CHECKING:
     from callboard.reports.request import ResolvedRequest
-
-
-def code_calls(segs: ir.Table, ctx: BuildContext | None = None, *, by: tuple[str, ...] = ()) -> ir.Table:
-    """``CallsByAccountCode``'s per-call step: one row per call and account code (null included)
-    with ``a`` (answered on a coded segment), ``d`` (Σ duration) and ``tk`` (Σ talk). ``by``: more
-    grouping columns (the stored ``call_codes`` table groups by workspace too)."""
-    return segs.group_by([*by, "accountCode", "connId"]).aggregate(
-        a=segs.ans.max().cast("int64"), d=segs.duration.sum(), tk=segs.talk.sum())
-
-
-def user_calls(segs: ir.Table, ctx: BuildContext | None = None, *, by: tuple[str, ...] = ()) -> ir.Table:
-    """``CallingUsage``'s per-call step: one row per call, user and direction (segments without a
-    user are not counted) with the user's ``name`` and ``tk`` (Σ talk). ``by`` as in
-    :func:`code_calls`."""
-    s = segs.filter(segs.userNum.notnull())
-    return s.group_by([*by, "userNum", "connId", "callDir"]).aggregate(name=s.userName.max(), tk=s.talk.sum())
 
 
 class CallsByAccountCode(Template):

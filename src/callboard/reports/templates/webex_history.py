@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
+from callboard.calls.rollups import add_seconds
 from callboard.calls.schema import CALL_TYPE_EXTERNAL, CALL_TYPE_INTERNAL, DIR_INCOMING, DIR_INTERNAL, DIR_OUTGOING
 from callboard.reports.templates.base import BuildContext, Template, TemplateField
-from callboard.reports.templates.helpers import add_seconds
 from callboard.reports.templates.lost_calls import country_rule, normal_number
 
 if TYPE_CHECKING:
