@@ -14,9 +14,10 @@ from fastapi.routing import APIRoute
 
 from callboard.api import errors
 from callboard.api.context import AppContext
-from callboard.api.routes import calls, health, reports, requests, templates, tenants, webex, workspaces
+from callboard.api.routes import calls, health, requests, saved_reports, templates, tenants, webex, workspaces
 from callboard.service.admin import bootstrap_admin_token
 from callboard.service.auth import RateLimiter
+from callboard.service.imports import open_warehouse
 from callboard.settings import Settings
 from callboard.store.db import Database
 
@@ -47,8 +48,6 @@ def create_app(
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.metadata_url)
     if warehouse is None:
-        from callboard.service.imports import open_warehouse
-
         warehouse = open_warehouse(settings)
     ctx = AppContext(settings=settings, db=db, warehouse=warehouse,
                      limiter=RateLimiter(settings.rate_limit_per_minute))
@@ -84,7 +83,7 @@ def create_app(
     app.state.first_admin_token = first_token
     errors.install(app)
     app.include_router(health.router)
-    for module in (tenants, workspaces, templates, reports, requests, calls):
+    for module in (tenants, workspaces, templates, saved_reports, requests, calls):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(webex.router)  # Webex-compatible Reports API under /v1 (docs/webex.md)

@@ -6,6 +6,12 @@ import logging
 import signal
 import threading
 
+import uvicorn
+
+from callboard.api.app import create_app
+from callboard.service.admin import open_store
+from callboard.service.imports import open_warehouse
+from callboard.service.worker import Worker
 from callboard.settings import Settings
 
 log = logging.getLogger("callboard")
@@ -18,10 +24,6 @@ def _configure_logging() -> None:
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the API with uvicorn; ``settings.workers`` report workers run in the same process."""
-    import uvicorn
-
-    from callboard.api.app import create_app
-
     _configure_logging()
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
@@ -34,10 +36,6 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, threa
     API. An embedded DuckDB file can be opened by one process only, so standalone workers need a
     shared engine (``CALLBOARD_ENGINE``) or a ``serve`` with ``CALLBOARD_WORKERS=0`` elsewhere.
     """
-    from callboard.service.admin import open_store
-    from callboard.service.imports import open_warehouse
-    from callboard.service.worker import Worker
-
     _configure_logging()
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():

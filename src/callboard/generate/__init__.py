@@ -1,7 +1,8 @@
 """The synthetic organisation behind ``callboard generate`` and ``callboard demo``: realistic,
 deterministic call segments (hunt groups, direct dial, outgoing, internal, call-backs, trunks)."""
 
-from callboard.generate.config import OrgConfig, benchmark_org, erlang_b, lines_for
+from callboard.generate.benchmark import benchmark_org
+from callboard.generate.config import OrgConfig, erlang_b, lines_for
 from callboard.generate.output import (
     FORMATS,
     canonical_text_columns,

@@ -6,10 +6,10 @@ reads them back unchanged. Timestamps are ISO 8601 UTC with a ``Z``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -20,9 +20,7 @@ import pyarrow.parquet as pq
 from callboard.calls.schema import FIELD_NAMES, FIELDS_BY_NAME
 from callboard.generate.config import OrgConfig
 from callboard.generate.simulate import generate_batches
-
-if TYPE_CHECKING:
-    from callboard.warehouse.store import AppendResult, Warehouse
+from callboard.warehouse.base import AppendResult, Warehouse
 
 FORMATS = ("ndjson", "csv", "parquet")
 Progress = Callable[[int], None]
@@ -157,8 +155,6 @@ def load_into(warehouse: Warehouse, workspace: str, config: OrgConfig,
               progress: Progress | None = None) -> AppendResult:
     """Append ``config``'s calls to a workspace batch by batch; returns the summed append counts.
     Loading twice stores nothing new (docIds are deterministic)."""
-    from callboard.warehouse.store import AppendResult
-
     received = inserted = duplicates = 0
     seconds = 0.0
     for t in generate_batches(config):
@@ -171,9 +167,3 @@ def load_into(warehouse: Warehouse, workspace: str, config: OrgConfig,
             progress(t.num_rows)
     return AppendResult(received, inserted, duplicates, seconds)
 
-
-def iter_benchmark(configs: Iterable[OrgConfig]) -> Iterator[tuple[int, pa.Table]]:
-    """(workspace number, batch) for every batch of every config, in order."""
-    for i, c in enumerate(configs):
-        for t in generate_batches(c):
-            yield i, t

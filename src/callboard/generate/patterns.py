@@ -92,6 +92,13 @@ def expected_segments(config: OrgConfig) -> int:
     return int(expected_calls(config).sum() * SEGMENTS_PER_CALL)
 
 
+def _utc_offset(ts: int, zone: ZoneInfo) -> int:
+    """UTC offset in whole seconds of ``zone`` at the epoch instant ``ts``."""
+    offset = datetime.fromtimestamp(ts, zone).utcoffset()
+    assert offset is not None  # an aware datetime (tz=ZoneInfo) always has an offset
+    return int(offset.total_seconds())
+
+
 class LocalClock:
     """UTC offsets of one time zone on a 15-minute grid, for vectorised local↔UTC conversion.
 
@@ -108,8 +115,7 @@ class LocalClock:
         self.grid0 = int(t0.timestamp())
         n = int((t1 - t0).total_seconds()) // self.STEP + 1
         # Offsets change rarely: probe every day, refine only the days whose offset changes.
-        daily = [int(datetime.fromtimestamp(self.grid0 + d * DAY, zone).utcoffset().total_seconds())
-                 for d in range(n // 96 + 2)]
+        daily = [_utc_offset(self.grid0 + d * DAY, zone) for d in range(n // 96 + 2)]
         offsets = np.repeat(np.array(daily[:-1], dtype=np.int64), 96)[:n]
         for d in range(len(daily) - 1):
             if daily[d] != daily[d + 1]:
@@ -117,7 +123,7 @@ class LocalClock:
                     i = d * 96 + k
                     if i < n:
                         ts = self.grid0 + i * self.STEP
-                        offsets[i] = int(datetime.fromtimestamp(ts, zone).utcoffset().total_seconds())
+                        offsets[i] = _utc_offset(ts, zone)
         self.offsets = offsets
 
     def offset_at(self, utc: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -117,7 +118,10 @@ class _Simple:
         return self.ring + self.talk
 
 
-def _concat(items: list, cls: type) -> object:
+_Calls = TypeVar("_Calls", _Ringing, _Simple)
+
+
+def _concat(items: list[_Calls], cls: type[_Calls]) -> _Calls:
     names = [f for f in cls.__dataclass_fields__]
     return cls(**{f: np.concatenate([getattr(i, f) for i in items]) for f in names})
 
@@ -305,7 +309,8 @@ class ChunkSimulator:
                                 answer_rate=0.8, ring_median=5.0, unanswered_ring=18.0, talk_median=75.0)
 
         # Calls in start order (ties: kind, then index) → call ranks and trunk allocation.
-        parts: list[tuple[int, object]] = [(HG, hg), (DIRECT, direct), (OUT, out), (INTERNAL, internal)]
+        parts: list[tuple[int, _Ringing | _Simple | None]] = [
+            (HG, hg), (DIRECT, direct), (OUT, out), (INTERNAL, internal)]
         t_all = np.concatenate([p.t0 for _, p in parts if p is not None])
         kind_all = np.concatenate([np.full(len(p.t0), k, np.int8) for k, p in parts if p is not None])
         len_all = np.concatenate([p.length for _, p in parts if p is not None])
@@ -334,7 +339,7 @@ class ChunkSimulator:
         """
         busy, free = self._busy, self._free
         push, replace = heapq.heappush, heapq.heapreplace
-        out = []
+        out: list[int] = []
         append = out.append
         for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
             if free:

@@ -250,7 +250,7 @@ _ISO = re.compile(
 )
 
 
-def _parse_iso(value: str, zone: tzinfo, what: str, part: str) -> tuple[datetime, int]:
+def _parse_iso(value: datetime | str, zone: tzinfo, what: str, part: str) -> tuple[datetime, int]:
     """Parse ISO 8601 to (aware UTC, 100-ns digit below microseconds) -- .NET clients send 7 digits."""
     if isinstance(value, datetime):
         return _aware_or_local(value, zone), 0

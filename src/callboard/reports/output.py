@@ -141,24 +141,35 @@ def json_rows_chunks(snapshot: Path | str, offset: int = 0, limit: int | None = 
 
 
 def json_document_chunks(document: Mapping[str, Any], snapshot: Path | str | None, *, offset: int = 0,
-                         limit: int | None = None, data_key: str = "data",
-                         data_after: str = "totalCount") -> Iterator[bytes]:
-    """Stream a whole results document: ``document``'s members in order, with ``"data": [rows…]``
-    placed after ``data_after`` (where the seed has it) or at the end. Memory stays flat."""
+                         limit: int | None = None, data_key: str = "data", data_after: str = "totalCount",
+                         chunk_bytes: int = 256 * 1024) -> Iterator[bytes]:
+    """Stream a whole results document -- the one writer of results documents (the Results API
+    and ``callboard report run --output json``): ``document``'s members in order, with
+    ``"data": [rows…]`` placed after ``data_after`` (where the seed has it) or at the end; the rows
+    as the engine renders them (one Arrow batch at a time, joined in C++, no Python work per row).
+    Small pieces are gathered up to ``chunk_bytes`` so a server does not make one tiny write per
+    piece; a batch is never held twice, so memory stays flat."""
     items = [(k, v) for k, v in document.items() if k != data_key]
     keys = [k for k, _ in items]
     cut = keys.index(data_after) + 1 if data_after in keys else len(items)
-    head, tail = items[:cut], items[cut:]
-    yield b"{"
-    for i, (k, v) in enumerate(head):
-        yield (b"," if i else b"") + orjson.dumps(k) + b":" + orjson.dumps(v)
-    yield (b"," if head else b"") + orjson.dumps(data_key) + b":["
+    head, tail = dict(items[:cut]), dict(items[cut:])
+    prefix = (orjson.dumps(head)[:-1] + b"," if head else b"{") + orjson.dumps(data_key) + b":["
+    suffix = b"]" + (b"," + orjson.dumps(tail)[1:] if tail else b"}")
+    buf = bytearray(prefix)
     if snapshot is not None:
-        yield from json_rows_chunks(snapshot, offset, limit)
-    yield b"]"
-    for k, v in tail:
-        yield b"," + orjson.dumps(k) + b":" + orjson.dumps(v)
-    yield b"}"
+        for chunk in json_rows_chunks(snapshot, offset, limit):
+            if len(buf) + len(chunk) <= chunk_bytes:
+                buf += chunk
+                continue
+            if buf:
+                yield bytes(buf)
+                buf.clear()
+            if len(chunk) >= chunk_bytes:
+                yield chunk
+            else:
+                buf += chunk
+    buf += suffix
+    yield bytes(buf)
 
 
 def read_page(snapshot: Path | str, page: int, page_size: int) -> list[dict[str, Any]]:

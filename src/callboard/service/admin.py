@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 
 from callboard.service import tenancy
@@ -85,9 +87,10 @@ def bootstrap_admin_token(db: Database, settings: Settings) -> str | None:
         return tenancy.issue_system_token(session)
 
 
-def _validated(model: type, **values: object) -> object:
-    from pydantic import ValidationError
+_Model = TypeVar("_Model", bound=BaseModel)
 
+
+def _validated(model: type[_Model], **values: object) -> _Model:
     try:
         return model(**values)
     except ValidationError as exc:

@@ -9,7 +9,7 @@ from callboard.service.imports import import_data
 from callboard.service.tenancy import check_time_zone
 from callboard.sources import FORMATS, SourceError, UnknownFormat
 from callboard.store.models import Workspace
-from callboard.warehouse.store import AppendResult
+from callboard.warehouse import AppendResult
 
 # Encodings of the canonical format, also accepted as ?format= for convenience (``?format=parquet``).
 CANONICAL_ENCODINGS = ("json", "ndjson", "csv", "parquet")

@@ -7,6 +7,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callboard.generate import OrgConfig, generate_batches
+from callboard.service import admin
 from callboard.service.imports import open_warehouse
 from callboard.settings import Settings
 
@@ -36,9 +38,6 @@ def prepare_demo(
 ) -> DemoInfo:
     """Create (once) the demo tenant and workspace, fill it with ``days`` of calls up to today, and
     issue a new token (tokens are shown only once, so every run prints a usable one)."""
-    from callboard.generate import OrgConfig, generate_batches
-    from callboard.service import admin
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     state_path = settings.data_dir / "demo.json"
     if state_path.exists():

@@ -7,15 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
+from callboard.service.admin import open_store
 from callboard.settings import Settings
 from callboard.sources import read_source
 from callboard.sources.base import Input
-from callboard.warehouse.store import AppendResult, Warehouse
+from callboard.store.models import Workspace
+from callboard.warehouse import AppendResult, Warehouse, connect
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
     """The calls warehouse of a deployment (DuckDB file in the data folder unless configured)."""
-    return Warehouse.connect(settings.engine, data_dir=settings.data_dir)
+    return connect(settings.engine, data_dir=settings.data_dir)
 
 
 def import_data(
@@ -61,11 +65,6 @@ class WorkspaceRef:
 
 def find_workspace(settings: Settings, text: str) -> WorkspaceRef:
     """A workspace by id, or by name when exactly one workspace has it (LookupError otherwise)."""
-    from sqlalchemy import select
-
-    from callboard.service.admin import open_store
-    from callboard.store.models import Workspace
-
     db = open_store(settings)
     try:
         with db.session() as session:

@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from callboard.reports.output import iter_json_rows, read_page, write_csv
+from callboard.reports.output import json_document_chunks, read_page, write_csv
 from callboard.reports.request import resolve_request
 from callboard.reports.runner import ReportResult, run_report
 from callboard.service.imports import open_warehouse
@@ -51,7 +49,10 @@ def run_local_report(
                 if output == "csv":
                     write_csv(snapshot, sink, header_titles=None, bom=False)
                 else:
-                    _write_json(sink, result, iter_json_rows(snapshot))
+                    doc = {"totalCount": result.total_count, "summary": [result.summary]}
+                    for chunk in json_document_chunks(doc, snapshot):
+                        sink.write(chunk)
+                    sink.write(b"\n")
             finally:
                 if out_file:
                     sink.close()
@@ -59,10 +60,3 @@ def run_local_report(
                     sink.flush()
     return result, rows
 
-
-def _write_json(sink: Any, result: ReportResult, rows: Any) -> None:
-    sink.write(b'{"totalCount":' + orjson.dumps(result.total_count))
-    sink.write(b',"summary":[' + orjson.dumps(result.summary) + b'],"data":[')
-    for i, row in enumerate(rows):
-        sink.write(row if i == 0 else b"," + row)
-    sink.write(b"]}\n")

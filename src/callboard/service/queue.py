@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from callboard.store.db import Database
@@ -48,7 +48,7 @@ class Job:
 
 @dataclass(frozen=True)
 class Figures:
-    """What a finished run records (the engine's ``ReportResult``, decoupled from its class)."""
+    """What a finished run records (the runner's ``ReportResult``, decoupled from its class)."""
 
     total_count: int
     summary: Any
@@ -116,13 +116,15 @@ def claim(db: Database, worker_id: str, *, stale_after: float, now: datetime | N
             if row is None:
                 return None
             req_id, attempts = row
-            done = session.execute(
+            # An UPDATE without RETURNING executes to a CursorResult (which has rowcount); the
+            # Session.execute stubs only promise the Result base class.
+            done = cast(CursorResult[Any], session.execute(
                 update(ReportRequest)
                 .where(ReportRequest.id == req_id, ReportRequest.attempts == attempts, _claimable(stale_before))
                 .values(status=RequestStatus.RUNNING, worker_id=worker_id, claimed_at=now, heartbeat_at=now,
                         attempts=attempts + 1, status_message=STATUS_MESSAGES[RequestStatus.RUNNING])
                 .execution_options(synchronize_session=False)
-            )
+            ))
             if done.rowcount == 1:
                 r = session.get(ReportRequest, req_id)
                 assert r is not None
@@ -138,10 +140,10 @@ def _owned(job: Job) -> Any:
 def heartbeat(db: Database, job: Job) -> tuple[bool, bool]:
     """Record that the worker is alive; returns (still owns the request, cancellation requested)."""
     with db.session() as session:
-        done = session.execute(
+        done = cast(CursorResult[Any], session.execute(  # UPDATE: a CursorResult, see claim
             update(ReportRequest).where(_owned(job)).values(heartbeat_at=utcnow())
             .execution_options(synchronize_session=False)
-        )
+        ))
         if done.rowcount != 1:
             return False, True
         cancel = session.scalar(select(ReportRequest.cancel_requested).where(ReportRequest.id == job.id))

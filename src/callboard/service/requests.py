@@ -18,7 +18,8 @@ import orjson
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from callboard.service import endings, engine
+from callboard.reports.output import json_document_chunks
+from callboard.service import endings, resolve
 from callboard.service.errors import BadRequest, Gone, NotFound
 from callboard.service.queue import STATUS_MESSAGES
 from callboard.service.tenancy import parse_id
@@ -38,7 +39,7 @@ def submit(
 ) -> ReportRequest:
     """Resolve, validate and queue a request (400 before anything is stored if it is bad)."""
     now = utcnow()
-    req, spec = engine.resolve(settings, workspace, body, report=report, now=now)
+    req, spec = resolve.resolve(settings, workspace, body, report=report, now=now)
     request_id = uuid.uuid4()
     echo = req.echo(
         request_id=str(request_id),
@@ -202,34 +203,9 @@ def stream_document(
 ) -> Iterator[bytes]:
     """The whole results document as bytes, ``data`` read from the snapshot batch by batch, so
     memory per stream is about one engine batch whatever the row count."""
-    head = orjson.dumps(head_fields(row))
     tail = tail_fields(row)
     if page.page is not None:
         tail["page"] = page.page
         tail["pageSize"] = page.page_size
-    prefix = head[:-1] + b',"data":['
-    suffix = b"]," + orjson.dumps(tail)[1:]
-    return _stream(prefix, suffix, snapshot if page.limit != 0 else None, page, chunk_bytes)
-
-
-def _stream(prefix: bytes, suffix: bytes, snapshot: Path | None, page: Page, chunk_bytes: int) -> Iterator[bytes]:
-    """Prefix, the rows as the engine renders them (one Arrow batch at a time, joined in C++, no
-    Python work per row), suffix. Small pieces are gathered up to ``chunk_bytes`` so the server does
-    not make one tiny write per piece; a batch is never held twice."""
-    buf = bytearray(prefix)
-    if snapshot is not None:
-        from callboard.reports.output import json_rows_chunks
-
-        for chunk in json_rows_chunks(snapshot, page.offset, page.limit):
-            if len(buf) + len(chunk) <= chunk_bytes:
-                buf += chunk
-                continue
-            if buf:
-                yield bytes(buf)
-                buf.clear()
-            if len(chunk) >= chunk_bytes:
-                yield chunk
-            else:
-                buf += chunk
-    buf += suffix
-    yield bytes(buf)
+    return json_document_chunks({**head_fields(row), **tail}, snapshot if page.limit != 0 else None,
+                                offset=page.offset, limit=page.limit, chunk_bytes=chunk_bytes)

@@ -1,12 +1,14 @@
-"""The seam between the Results API and the report engine (``callboard.reports``).
+"""Resolving a posted request for a workspace: the seam between the Results API and the reports
+(``callboard.reports.request``).
 
-Request resolution and validation belong to the engine; this module only decides *what* is resolved
-for a workspace (its time zone under a saved report's fields, under the posted body) and turns the
-engine's ``RequestError`` into a 400 naming the offending part and the valid choices.
+Request resolution and validation belong to the reports; this module only decides *what* is
+resolved for a workspace (its time zone under a saved report's fields, under the posted body) and
+turns a ``RequestError`` into a 400 naming the offending part and the valid choices.
 
-A queued request is stored as its *inputs* (body, defaults, reference time, settle lag), not as the
-engine's in-memory resolution: the worker resolves those inputs again, which is deterministic, so
-the run sees exactly the period and filters that were validated and echoed at submission.
+A queued request is stored as its *inputs* (body, defaults, reference time, settle lag) -- its
+*spec* --, not as the in-memory resolution: the worker resolves the spec again, which is
+deterministic, so the run sees exactly the period and filters that were validated and echoed at
+submission.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from callboard.reports.request import RequestError, ResolvedRequest, resolve_request
 from callboard.service.errors import BadRequest
 from callboard.settings import Settings
 from callboard.store.models import SavedReport, Workspace
@@ -22,7 +25,7 @@ from callboard.store.models import SavedReport, Workspace
 SPEC_VERSION = 1
 
 
-def request_error(exc: Any) -> BadRequest:
+def request_error(exc: RequestError) -> BadRequest:
     """``RequestError(.part, .message, .choices)`` → BadRequest with one description per detail."""
     part = getattr(exc, "part", None)
     message = getattr(exc, "message", None) or str(exc)
@@ -57,8 +60,8 @@ def resolve(
     *,
     report: SavedReport | None = None,
     now: datetime | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """Validate ``body`` for ``workspace``: the engine's ``ResolvedRequest`` and the stored spec that
+) -> tuple[ResolvedRequest, dict[str, Any]]:
+    """Validate ``body`` for ``workspace``: its ``ResolvedRequest`` and the stored spec that
     reproduces it (:func:`from_spec`), or :class:`BadRequest`."""
     if not isinstance(body, Mapping):
         raise BadRequest("The request body must be a JSON object of request fields.")
@@ -77,10 +80,8 @@ def resolve(
     return req, spec
 
 
-def from_spec(spec: Mapping[str, Any]) -> Any:
+def from_spec(spec: Mapping[str, Any]) -> ResolvedRequest:
     """The ``ResolvedRequest`` of a stored spec (:class:`BadRequest` if it no longer resolves)."""
-    from callboard.reports.request import RequestError, resolve_request
-
     try:
         return resolve_request(
             spec["body"],

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from callboard.service import engine
+from callboard.service import resolve
 from callboard.service.errors import BadRequest, NotFound
 from callboard.service.schemas import ReportCreate, ReportPublic, ReportUpdate
 from callboard.service.tenancy import parse_id
@@ -30,7 +30,7 @@ def _validate(settings: Settings, workspace: Workspace, template: str, defaults:
             [{"description": "Leave reportTemplateName out of defaults, or make the two agree.",
               "field": "defaults.reportTemplateName"}],
         )
-    engine.resolve(settings, workspace, {}, report=SavedReport(template=template, defaults=defaults))
+    resolve.resolve(settings, workspace, {}, report=SavedReport(template=template, defaults=defaults))
 
 
 def list_reports(session: Session, workspace: Workspace) -> list[SavedReport]:

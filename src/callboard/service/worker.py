@@ -15,21 +15,22 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from callboard.reports.runner import run_report
 from callboard.service import endings, queue
 from callboard.service.queue import Figures, Job
+from callboard.service.resolve import from_spec
 from callboard.settings import Settings
 from callboard.store.db import Database
-from callboard.store.models import RequestStatus
+from callboard.store.models import ReportRequest, RequestStatus
+from callboard.warehouse.base import Warehouse
 
 log = logging.getLogger("callboard.worker")
-
-# The Ibis DuckDB backend runs every query on one connection object, which is not safe to use from
-# several threads at once: report runs on one warehouse are serialised (DuckDB parallelises inside).
-_engine_locks: dict[int, threading.Lock] = {}
-_engine_locks_guard = threading.Lock()
 
 Runner = Callable[..., Any]
 
@@ -48,16 +49,8 @@ def wake_workers() -> None:
         w.wake()
 
 
-def engine_lock(warehouse: Any) -> threading.Lock:
-    with _engine_locks_guard:
-        return _engine_locks.setdefault(id(warehouse), threading.Lock())
-
-
-def _default_runner(warehouse: Any, workspace: str, resolved: dict[str, Any], snapshot: Path,
+def _default_runner(warehouse: Warehouse, workspace: str, resolved: dict[str, Any], snapshot: Path,
                     cancelled: Callable[[], bool]) -> Any:
-    from callboard.reports.runner import run_report
-    from callboard.service.engine import from_spec
-
     req = from_spec(resolved)
     return run_report(warehouse, workspace, req, snapshot, cancelled=cancelled)
 
@@ -73,7 +66,7 @@ class Worker:
         self,
         settings: Settings,
         db: Database,
-        warehouse: Any,
+        warehouse: Warehouse | None,
         *,
         worker_id: str | None = None,
         runner: Runner | None = None,
@@ -82,7 +75,7 @@ class Worker:
         self.db = db
         self.warehouse = warehouse
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.runner = runner or _default_runner
+        self.runner: Runner = runner or _default_runner
         self.results_dir = settings.results_dir
         self._last_sweep = 0.0
         self._wake = threading.Event()
@@ -114,7 +107,8 @@ class Worker:
         beat.start()
         log.info("worker %s running request %s (attempt %d)", self.worker_id, job.id, job.attempt)
         try:
-            with engine_lock(self.warehouse):
+            # runs on one warehouse take turns; a runner that brings its own data needs no warehouse
+            with self.warehouse.run_lock if self.warehouse is not None else nullcontext():
                 if stop.is_set():
                     raise Cancelled()
                 result = self.runner(self.warehouse, str(job.workspace_id), job.resolved, temp, stop.is_set)
@@ -173,10 +167,6 @@ class Worker:
                 return
 
     def _peek_cancel(self, job: Job) -> tuple[bool, bool]:
-        from sqlalchemy import select
-
-        from callboard.store.models import ReportRequest
-
         with self.db.session() as session:
             row = session.execute(
                 select(ReportRequest.attempts, ReportRequest.status, ReportRequest.cancel_requested)

@@ -185,7 +185,9 @@ def _segments(records: list[dict[str, str]], tz: str, internal: re.Pattern[str])
     ends = _to_utc([r.get("end") or None for r in records], tz)
 
     def is_internal(party: str | None) -> bool:
-        return bool(party) and internal.fullmatch(party) is not None
+        if not party:
+            return False
+        return internal.fullmatch(party) is not None
 
     cols: dict[str, list[Any]] = defaultdict(list)
     for i, r in enumerate(records):

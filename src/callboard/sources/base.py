@@ -8,7 +8,6 @@ bad row found, and nothing is stored.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,14 +62,6 @@ def read_bytes(data: Input) -> bytes:
     if isinstance(data, (str, Path)):
         return Path(data).read_bytes()
     return data.read()
-
-
-def as_stream(data: Input) -> IO[bytes]:
-    if isinstance(data, (str, Path)):
-        return open(data, "rb")
-    if isinstance(data, bytes):
-        return io.BytesIO(data)
-    return data
 
 
 def source_label(data: Input, fallback: str = "<body>") -> str:

@@ -294,10 +294,10 @@ def read_json(raw: bytes, *, source: str, rules: _Rules) -> pa.Table:
         answered = answer_us > 0
         ring = max((answer_us - start_us) / 1e6, 0.0) if answered else duration
         call_type, call_dir, user = rules.classify(r["context"], r["number"], r["dest"])
-        start = _EPOCH + timedelta(microseconds=start_us)
+        start_at = _EPOCH + timedelta(microseconds=start_us)
         cols["docId"].append(r["uuid"])
         cols["connId"].append(conn[i])
-        cols["start"].append(start)
+        cols["start"].append(start_at)
         cols["ring"].append(min(ring, duration))
         cols["duration"].append(duration)
         cols["userNum"].append(user)

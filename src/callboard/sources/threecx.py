@@ -157,10 +157,12 @@ def _parse_row(number: int, raw: dict[str, str], zone: ZoneInfo | None,
                errors: list[RowError]) -> dict[str, Any] | None:
     values: dict[str, str | None] = {k: (v.strip() or None) for k, v in raw.items()}
     first = next(iter(raw))
-    if values[first] and values[first].startswith("Call "):  # v20 prefixes the record with "Call "
-        values[first] = values[first][5:].strip() or None
-    if values.get("chain"):
-        values["chain"] = values["chain"].removeprefix("Chain:").strip() or None
+    head = values[first]
+    if head and head.startswith("Call "):  # v20 prefixes the record with "Call "
+        values[first] = head[5:].strip() or None
+    chain = values.get("chain")
+    if chain:
+        values["chain"] = chain.removeprefix("Chain:").strip() or None
     before = len(errors)
 
     def time_of(name: str) -> datetime | None:
@@ -177,9 +179,10 @@ def _parse_row(number: int, raw: dict[str, str], zone: ZoneInfo | None,
     if values.get("time-start") is None:
         errors.append(RowError(number, "time-start", "missing value"))
     talk = None
-    if values.get("duration") is not None:
+    duration_text = values.get("duration")
+    if duration_text is not None:
         try:
-            talk = parse_duration(values["duration"])  # type: ignore[arg-type]
+            talk = parse_duration(duration_text)
         except ValueError as exc:
             errors.append(RowError(number, "duration", str(exc)))
     for name, stamp in (("time-answered", answered), ("time-end", end)):
@@ -206,6 +209,8 @@ def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
         final_type = v.get("final-type") or to_type
         from_ext = from_type in EXTERNAL_TYPES
         dest_ext = final_type in EXTERNAL_TYPES or (final_type is None and to_type in EXTERNAL_TYPES)
+        ctype: int | None
+        cdir: int | None
         if from_ext:  # from a trunk (also trunk-to-trunk forwards): an incoming call
             ctype, cdir, trunk = CALL_TYPE_EXTERNAL, DIR_INCOMING, v.get("from-dn")
         elif dest_ext:

@@ -1,6 +1,6 @@
 """The metadata store: tenants, workspaces, saved reports, requests (the job queue) and tokens."""
 
-from callboard.store.db import Database, make_engine, normalise_url
+from callboard.store.db import Database, make_engine
 from callboard.store.migrations import upgrade
 from callboard.store.models import (
     ApiToken,
@@ -11,6 +11,7 @@ from callboard.store.models import (
     Tenant,
     Workspace,
 )
+from callboard.store.urls import normalise_url
 
 __all__ = [
     "ApiToken",

@@ -9,13 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-
-def normalise_url(url: str) -> str:
-    """``postgresql://`` and ``postgres://`` URLs mean psycopg 3 (the driver we ship), not psycopg2."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+from callboard.store.migrations import upgrade
+from callboard.store.urls import normalise_url
 
 
 def make_engine(url: str) -> Engine:
@@ -53,8 +48,6 @@ class Database:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = normalise_url(url)
         if migrate:
-            from callboard.store.migrations import upgrade
-
             upgrade(self.url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

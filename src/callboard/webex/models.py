@@ -1,7 +1,7 @@
 """The Webex-compatible report table (``webex_reports``).
 
 A Webex report is a thin record over a Results-API request: the request does the work on the shared
-queue and engine; this row adds what the Webex shapes need (template id, date range, time zone,
+queue and warehouse; this row adds what the Webex shapes need (template id, date range, time zone,
 region) and the rendered file's facts (name, size, checksum). It is declared on the store's ``Base``
 so one metadata describes every table, and its schema comes from our own Alembic revision
 (``w001_webex_reports``), chained after the Results API's.

@@ -32,13 +32,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from callboard.reports.output import write_csv
+from callboard.reports.templates import TEMPLATES
+from callboard.service import queue, tenancy
 from callboard.service import requests as results
-from callboard.service import tenancy
 from callboard.service.auth import Principal
 from callboard.service.errors import BadRequest, Forbidden, Gone, NotFound, ServiceError, Unauthorized
 from callboard.settings import Settings
@@ -92,7 +94,7 @@ DATES_CACHE_SECONDS = 30.0
 def data_dates(warehouse: Any, workspace: Workspace | None) -> tuple[date | None, date | None]:
     """First and last UTC day with calls in ``workspace`` (``None``s when empty or unknown).
 
-    The warehouse connection is shared with the report workers and guarded by their engine lock; a
+    The warehouse connection is shared with the report workers and guarded by its ``run_lock``; a
     listing never waits long for it: after 2 s it answers from a recent value, or without dates.
     """
     if workspace is None:
@@ -103,9 +105,7 @@ def data_dates(warehouse: Any, workspace: Workspace | None) -> tuple[date | None
         cached = _dates_cache.get(key)
     if cached is not None and now - cached[0] < DATES_CACHE_SECONDS:
         return cached[1]
-    from callboard.service.worker import engine_lock
-
-    lock = engine_lock(warehouse)
+    lock = warehouse.run_lock
     if not lock.acquire(timeout=2.0):
         return cached[1] if cached else (None, None)
     try:
@@ -408,8 +408,6 @@ def delete_report(session: Session, principal: Principal, report_id: str) -> lis
 
     The row goes at once, so its download links answer 404 from now on.
     """
-    from callboard.service import queue
-
     row = get_report(session, principal, report_id)
     files: list[Path] = []
     if row.file_path:
@@ -487,7 +485,7 @@ def ensure_rendered(db: Database, settings: Settings, report_id: uuid.UUID,
 
     token = uuid.uuid4().hex
     with db.session() as session:
-        claimed = session.execute(
+        claimed = cast(CursorResult[Any], session.execute(  # an UPDATE gives a CursorResult; stubs say Result
             update(WebexReport)
             .where(WebexReport.id == report_id, or_(
                 WebexReport.render_state == RENDER_PENDING,
@@ -495,7 +493,7 @@ def ensure_rendered(db: Database, settings: Settings, report_id: uuid.UUID,
                      WebexReport.render_started_at <= now - timedelta(seconds=RENDER_STALE_SECONDS))))
             .values(render_state=RENDER_RUNNING, render_token=token, render_started_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )).rowcount
         if claimed != 1:
             return
         row = session.get(WebexReport, report_id)
@@ -514,12 +512,12 @@ def ensure_rendered(db: Database, settings: Settings, report_id: uuid.UUID,
         _fail(db, report_id, f"Writing the report file failed: {str(exc).strip() or type(exc).__name__}", token)
         return
     with db.session() as session:
-        published = session.execute(
+        published = cast(CursorResult[Any], session.execute(  # UPDATE: a CursorResult, as above
             update(WebexReport).where(WebexReport.id == report_id, WebexReport.render_token == token)
             .values(render_state=RENDER_DONE, rendered_at=utcnow(), file_name=name, file_path=str(done.path),
                     file_size=done.size, checksum=done.checksum, render_error=None)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )).rowcount
     if published != 1:  # deleted meanwhile, or our claim was taken over: our file is nobody's
         dest.unlink(missing_ok=True)
         return
@@ -534,9 +532,6 @@ def _zip_stamp(created: datetime) -> tuple[int, int, int, int, int, int]:
 def write_report_csv(snapshot: Path, sink: BinaryIO, row: WebexReport) -> None:
     """The report's CSV: BOM, a header of the template's field titles, the snapshot's rows in the
     engine's CSV formatting (the same writer ``callboard report run --output csv`` uses)."""
-    from callboard.reports.output import write_csv
-    from callboard.reports.templates import TEMPLATES
-
     template = TEMPLATES.get(row.template)
     titles = {f.name: f.title for f in template.fields} if template is not None else {}
     write_csv(snapshot, sink, header_titles=titles, bom=True)

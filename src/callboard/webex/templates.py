@@ -2,7 +2,7 @@
 
 Webex clients address templates by a numeric ``Id`` and show a ``title``; they store the id in
 scripts and configuration, so ids must never change or be reused. :data:`WEBEX_TEMPLATE_IDS` is the
-fixed table (documented in ``docs/webex.md``). A template added to the engine's registry later and
+fixed table (documented in ``docs/webex.md``). A template added to the report registry later and
 not yet listed here still gets a stable id: ``100000 + crc32(name) mod 900000``, a pure function of
 its name, outside the range of the fixed table (so it cannot collide with it; collisions among
 derived ids are checked when the catalogue is built and by the tests). Adding it to the table
@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from callboard.reports.templates import TEMPLATES
 
 SERVICE = "Webex Calling"
 IDENTIFIER = "orgWithDate"  # the whole organisation (tenant), for a date range
@@ -123,7 +125,7 @@ def title_of(name: str, registry_title: str | None = None) -> str:
 
 
 def build_catalogue(names: Iterable[tuple[str, str | None]]) -> list[WebexTemplate]:
-    """Webex templates for the engine's ``(name, title)`` pairs, ordered by id.
+    """Webex templates for the report templates' ``(name, title)`` pairs, ordered by id.
 
     Raises ``RuntimeError`` if two templates would share an id: serving either would silently
     answer for the other, which is worse than refusing to start.
@@ -139,10 +141,8 @@ def build_catalogue(names: Iterable[tuple[str, str | None]]) -> list[WebexTempla
     return [out[k] for k in sorted(out)]
 
 
-def engine_templates() -> list[tuple[str, str | None]]:
-    """``(name, title)`` of every template of the engine's registry (``callboard.reports``)."""
-    from callboard.reports.templates import TEMPLATES
-
+def report_templates() -> list[tuple[str, str | None]]:
+    """``(name, title)`` of every report template (``callboard.reports.templates``)."""
     pairs: list[tuple[str, str | None]] = []
     for name, template in TEMPLATES.items():
         title = getattr(template, "title", None)
@@ -151,8 +151,8 @@ def engine_templates() -> list[tuple[str, str | None]]:
 
 
 def catalogue() -> list[WebexTemplate]:
-    """The Webex templates of the running engine (ordered by id)."""
-    return build_catalogue(engine_templates())
+    """The Webex templates of every report template (ordered by id)."""
+    return build_catalogue(report_templates())
 
 
 def by_id(template_id: int) -> WebexTemplate | None:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from callboard.api.deps import ContextDep, WorkspaceDep, WriteCalls
 from callboard.api.errors import ERROR_RESPONSES
-from callboard.service import ingest as svc
+from callboard.service import calls as svc
 from callboard.service.schemas import ErrorBody, IngestResult
 
 router = APIRouter(tags=["calls"], responses=ERROR_RESPONSES)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from callboard.api.deps import TenantMember
 from callboard.api.errors import ERROR_RESPONSES
+from callboard.reports.templates import catalogue
 
 router = APIRouter(tags=["templates"], responses=ERROR_RESPONSES)
 
@@ -15,6 +16,4 @@ router = APIRouter(tags=["templates"], responses=ERROR_RESPONSES)
 @router.get("/templates", operation_id="templates-list")
 def list_templates(_: TenantMember) -> Any:
     """Every report template with its fields (name, type, title, additive, default display)."""
-    from callboard.reports.templates import catalogue
-
     return catalogue()

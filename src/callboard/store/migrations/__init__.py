@@ -13,6 +13,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from callboard.store.urls import normalise_url
+
 HERE = Path(__file__).parent
 
 
@@ -27,8 +29,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "heads") -> None:
     """Bring the metadata database at ``url`` to the newest schema (creating it if empty)."""
-    from callboard.store.db import normalise_url
-
     url = normalise_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 from callboard.store.models import Base
 
@@ -12,11 +12,14 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    url: str | None = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     given = config.attributes.get("connection")
     if given is not None:
         _run(given)
         return
+    if url is None:
+        raise RuntimeError("callboard migrations need a database URL (callboard.store.migrations.upgrade "
+                           "passes it as the 'url' config attribute)")
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
@@ -25,7 +28,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
