@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import sqlglot.expressions as sge
 from ibis.backends.duckdb.converter import DuckDBPyArrowData
+from sqlglot import ErrorLevel
 
 from callboard.calls.functions import EngineFunctions
 from callboard.calls.rollups import STORED
@@ -123,6 +124,8 @@ class DuckDBWarehouse(Warehouse):
             self.rebuild_call_rollups()  # a new file, or one from before the table existed
 
     def _has_table(self, table: str) -> bool:
+        # not Ibis's list_tables(): ibis 12.0 calls fetch_arrow_table(), which DuckDB 2.0 removed
+        # (fixed upstream by ibis-project/ibis#12001, not yet released)
         sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'"
         return bool(self._db.execute(sql, [table]).fetchall()[0][0])
 
@@ -165,7 +168,7 @@ class DuckDBWarehouse(Warehouse):
         swaps: dict[sge.Expression, sge.Expression] = {}
         for pname, value in placeholders.items():
             node = compiler.to_sqlglot(value.name("v").as_table()).expressions[0].this
-            typ = sge.DataType.build(compiler.type_mapper.from_ibis(value.type()), dialect="duckdb")
+            typ = compiler.type_mapper.from_ibis(value.type())
             swaps[node] = sge.Cast(this=sge.Placeholder(this=pname), to=typ)
         used: set[str] = set()
 
@@ -177,8 +180,9 @@ class DuckDBWarehouse(Warehouse):
             return new.copy()
 
         tree = tree.transform(swap, copy=False)
-        sql = tree.sql(dialect="duckdb", unsupported_level="RAISE")
-        if any(_text_of(node) in sql for node in swaps):  # a placeholder's value left in other form
+        dialect = self.con.dialect  # as Ibis's own compile renders it
+        sql = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+        if any(node.sql(dialect=dialect) in sql for node in swaps):  # a placeholder's value left in other form
             return None
         return PreparedStatement(sql, expr.schema(), frozenset(used))
 
@@ -275,10 +279,6 @@ class DuckDBWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.disconnect()
-
-
-def _text_of(node: sge.Expression) -> str:
-    return node.sql(dialect="duckdb")
 
 
 class _DuckDBSession(ReadSession):
