@@ -49,7 +49,7 @@ class Statement:
 
 @dataclass(frozen=True)
 class _Entry:
-    prepared: PreparedStatement | None  # None: this shape cannot be cached (built afresh each time)
+    prepared: PreparedStatement
     names: list[str]
 
 
@@ -92,8 +92,7 @@ Key = tuple[Any, ...]
 def lookup(kind: str, warehouse: Warehouse, workspace: str, req: ResolvedRequest,
            ctx: BuildContext | None) -> tuple[Key | None, Statement | None, bool]:
     """``(key, statement, found)``: the shape's key (None: the warehouse takes no part), its
-    statement for this request when cached, and whether the shape was in the cache at all (a shape
-    that cannot be cached is remembered too, with no statement)."""
+    statement for this request when cached, and whether the shape was in the cache."""
     if not warehouse.capabilities.prepared_statements:
         return None, None, False
     k = key(kind, warehouse, workspace, req, ctx)
@@ -122,8 +121,8 @@ def compile_into(k: Key, warehouse: Warehouse, workspace: str, req: ResolvedRequ
     if _workspace_parameter(warehouse):
         placeholders[WORKSPACE] = ibis.literal(_WS_SENTINEL, "string")
     prepared = warehouse.prepare(expr, placeholders)
-    if prepared is not None and any(m in prepared.sql for m in _MARKERS):
-        prepared = None
+    if prepared is None or any(m in prepared.sql for m in _MARKERS):
+        return None  # not kept: the shape is built and compiled afresh each time, as without a cache
     entry = _Entry(prepared, names)
     with _lock:
         _cache[k] = entry
@@ -145,8 +144,6 @@ def statement(kind: str, warehouse: Warehouse, workspace: str, req: ResolvedRequ
 
 
 def _for_request(entry: _Entry, workspace: str, req: ResolvedRequest) -> Statement | None:
-    if entry.prepared is None:
-        return None
     values: dict[str, Any] = {WORKSPACE: workspace}
     if req.period_from is not None and req.period_to is not None:
         values |= {PERIOD_FROM: req.period_from.values[0], PERIOD_TO: req.period_to.values[0]}

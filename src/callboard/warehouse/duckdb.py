@@ -179,7 +179,9 @@ class DuckDBWarehouse(Warehouse):
             used.add(new.this.name)
             return new.copy()
 
-        tree = tree.transform(swap, copy=False)
+        # on a copy: Ibis shares one node object between a CTE and its uses, and an in-place
+        # transform would replace it in one parent only
+        tree = tree.transform(swap)
         dialect = self.con.dialect  # as Ibis's own compile renders it
         sql = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
         if any(node.sql(dialect=dialect) in sql for node in swaps):  # a placeholder's value left in other form
