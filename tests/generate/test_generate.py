@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -65,6 +66,59 @@ def test_same_config_gives_identical_output(tmp_path: Path) -> None:
     other = pa.concat_tables(generate_batches(small.with_(seed=4)))
     assert not other.equals(pa.concat_tables(first))
     assert set(other.column("docId").to_pylist()).isdisjoint(pa.concat_tables(first).column("docId").to_pylist())
+
+
+# ---- record ids ---------------------------------------------------------------------------------
+
+def _ids(table: pa.Table, column: str) -> set[str]:
+    return set(table.column(column).to_pylist())
+
+
+def test_consecutive_months_share_no_record_id(tmp_path: Path) -> None:
+    # what `callboard generate` runs for October, then November, with its default seed (1)
+    october, november = tmp_path / "oct.parquet", tmp_path / "nov.parquet"
+    run_generate(october, "parquet", seed=1, users=12, days=31, start=date(2025, 10, 1), time_zone="Europe/London")
+    run_generate(november, "parquet", seed=1, users=12, days=30, start=date(2025, 11, 1), time_zone="Europe/London")
+    a, b = pq.read_table(october), pq.read_table(november)
+    assert a.num_rows > 1000 and b.num_rows > 1000
+    assert _ids(a, "docId").isdisjoint(_ids(b, "docId"))
+    assert _ids(a, "connId").isdisjoint(_ids(b, "connId"))
+    # the same arguments again: the same file
+    again = tmp_path / "again.parquet"
+    run_generate(again, "parquet", seed=1, users=12, days=30, start=date(2025, 11, 1), time_zone="Europe/London")
+    assert pq.read_table(again).equals(b)
+
+
+def test_overlapping_periods_generate_the_same_records() -> None:
+    cfg = OrgConfig(seed=1, users=12, hunt_groups=3)
+    october = pa.concat_tables(generate_batches(cfg.with_(start=date(2025, 10, 1), days=31)))
+    november = pa.concat_tables(generate_batches(cfg.with_(start=date(2025, 11, 1), days=30)))
+    # two months at once are the two months one by one, record for record
+    both = pa.concat_tables(generate_batches(cfg.with_(start=date(2025, 10, 1), days=61)))
+    assert both.equals(pa.concat_tables([october, november]))
+    # a period across the month boundary is a slice of them: the calls starting on its days, whole
+    middle = pa.concat_tables(generate_batches(cfg.with_(start=date(2025, 10, 20), days=20)))
+    expected = both.filter(pc.is_in(both.column("docId"), middle.column("docId")))
+    assert middle.num_rows > 1000 and middle.equals(expected)
+    # ... exactly the calls whose first segment starts on one of its local days
+    local = both.column("start").to_pandas().dt.tz_convert(cfg.time_zone)
+    first_day = pd.DataFrame({"connId": both.column("connId").to_pylist(), "day": local.dt.date}) \
+        .groupby("connId").day.min()
+    wanted = first_day[(first_day >= date(2025, 10, 20)) & (first_day < date(2025, 11, 9))]
+    assert _ids(middle, "connId") == set(wanted.index)
+
+
+def test_other_organisations_share_no_record_id() -> None:
+    cfg = OrgConfig(seed=1, users=12, hunt_groups=3, start=date(2025, 10, 1), days=3)
+    base = pa.concat_tables(generate_batches(cfg))
+    for other in (cfg.with_(users=13), cfg.with_(name="Other Org"), cfg.with_(seed=2),
+                  cfg.with_(calls_per_user_day=11.0)):
+        table = pa.concat_tables(generate_batches(other))
+        assert _ids(table, "docId").isdisjoint(_ids(base, "docId")), other
+        assert _ids(table, "connId").isdisjoint(_ids(base, "connId")), other
+    # ids are UUID-shaped (version 4 layout) and the period is not part of the organisation
+    assert all(len(x) == 36 and x[14] == "4" for x in base.column("docId").to_pylist()[:100])
+    assert cfg.org_digest() == cfg.with_(start=date(2030, 1, 1), days=9).org_digest()
 
 
 def test_batches_are_canonical_segments() -> None:
@@ -193,6 +247,11 @@ def test_trunk_sizing_follows_erlang_b() -> None:
     assert lines_for(5.0, 0.01) == 11
     small, big = ChunkSimulator(MONTH).org.trunk_lines, ChunkSimulator(MONTH.with_(users=200)).org.trunk_lines
     assert 2 <= small < big < 200 / 2
+    # sized per calendar year (not per generated period): a growing organisation adds lines
+    growing = ChunkSimulator(OrgConfig(users=100, growth_per_year=0.5, start=date(2025, 12, 1), days=62))
+    assert growing.lines_by_year[2025] < growing.lines_by_year[2026] == growing.org.trunk_lines
+    assert growing.lines_by_year[2025] == ChunkSimulator(OrgConfig(users=100, growth_per_year=0.5,
+                                                                   start=date(2025, 3, 1), days=5)).org.trunk_lines
 
 
 # ---- time zones ---------------------------------------------------------------------------------

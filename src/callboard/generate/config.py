@@ -6,8 +6,10 @@ byte-identical output, so benchmarks and tests can rebuild their data instead of
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -69,6 +71,14 @@ class OrgConfig:
     def with_(self, **changes: object) -> OrgConfig:
         """A copy with some knobs changed (configs are frozen so they can key caches)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def org_digest(self) -> str:
+        """SHA-256 (hex) of every knob but the period (``start``, ``days``): what makes one
+        organisation. Record ids derive from it and the month, so two organisations never share
+        an id and one organisation's calls keep theirs whatever period they are generated in."""
+        knobs = {k: v for k, v in asdict(self).items() if k not in ("start", "days")}
+        text = json.dumps(knobs, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(f"callboard-generate\x1f{text}".encode()).hexdigest()
 
 
 def erlang_b(traffic: float, lines: int) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import phonenumbers
@@ -110,8 +111,7 @@ class Organisation:
     callers_national: np.ndarray
     caller_names: np.ndarray  # "" for callers not in the directory
     caller_popularity: np.ndarray  # sums to 1; a few callers call a lot
-    trunk_lines: int
-    id_prefixes: tuple[str, str]  # (docId prefix, connId prefix), UUID-shaped
+    trunk_lines: int  # the most lines any generated year has (see ``trunk_lines_for``)
 
     @classmethod
     def build(cls, config: OrgConfig, trunk_lines: int) -> Organisation:
@@ -166,9 +166,6 @@ class Organisation:
         popularity = 1.0 / np.arange(1, n_callers + 1) ** 0.7
         popularity = rng.permutation(popularity / popularity.sum())
 
-        digest = hashlib.sha256(f"callboard-generate\x1f{config.seed}\x1f{config.name}".encode()).hexdigest()
-        doc_prefix = f"{digest[0:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-"
-        conn_prefix = f"{digest[20:28]}-{digest[28:32]}-4{digest[33:36]}-9{digest[37:40]}-"
         return cls(
             config=config,
             user_names=np.array(names, dtype=object),
@@ -182,9 +179,19 @@ class Organisation:
             caller_names=caller_names,
             caller_popularity=popularity,
             trunk_lines=trunk_lines,
-            id_prefixes=(doc_prefix, conn_prefix),
         )
 
     @property
     def trunk_names(self) -> list[str]:
         return [f"SIP-TRUNK-{i + 1}" for i in range(self.trunk_lines)]
+
+
+def month_id_prefixes(config: OrgConfig, month: date) -> tuple[str, str]:
+    """The UUID-shaped prefixes of the docIds and connIds of one calendar month's records (the
+    ids end in 12 digits: the record's rank in its month). Hashed from the organisation (every
+    knob but the period) and the month, so a month's ids are the same whatever period it is
+    generated in, and differ from every other month's and organisation's."""
+    digest = hashlib.sha256(f"{config.org_digest()}\x1f{month:%Y-%m}".encode()).hexdigest()
+    doc_prefix = f"{digest[0:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-"
+    conn_prefix = f"{digest[20:28]}-{digest[28:32]}-4{digest[33:36]}-9{digest[37:40]}-"
+    return doc_prefix, conn_prefix

@@ -15,6 +15,9 @@ from callboard.generate.config import SEGMENTS_PER_CALL, OrgConfig
 
 DAY = 86_400
 EPOCH = date(1970, 1, 1)
+# Growth is measured from this day whatever period is generated, so a day's expected volume never
+# depends on which range it was generated in (``calls_per_user_day`` is the volume on that day).
+GROWTH_REFERENCE = date(2025, 1, 1)
 
 # Monday … Sunday relative volume (weekends small, Friday afternoon quieter).
 WEEKDAY_FACTORS = np.array([1.08, 1.03, 1.0, 0.98, 0.91, 0.12, 0.05])
@@ -59,7 +62,7 @@ PROFILES: dict[str, np.ndarray] = {k: intraday_profile(k) for k in KINDS}
 
 def day_factors(config: OrgConfig, days: np.ndarray) -> np.ndarray:
     """Relative volume of local days (``days`` as days since 1970-01-01): weekday pattern × mild
-    seasonality (August trough, February peak) × growth over the period."""
+    seasonality (August trough, February peak) × growth since :data:`GROWTH_REFERENCE`."""
     dow = (days + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
     f = WEEKDAY_FACTORS[dow].copy()
     dates = np.array(days, dtype="datetime64[D]")
@@ -69,7 +72,7 @@ def day_factors(config: OrgConfig, days: np.ndarray) -> np.ndarray:
         f[(month == m) & (dom == d)] = WEEKDAY_FACTORS[6]
     doy = (dates - dates.astype("datetime64[Y]")).astype(int)
     f *= 1.0 - config.seasonality * np.cos(2 * np.pi * (doy - 220) / 365.25)
-    years = (days - (config.start - EPOCH).days) / 365.25
+    years = (days - (GROWTH_REFERENCE - EPOCH).days) / 365.25
     f *= (1.0 + config.growth_per_year) ** years
     return f
 

@@ -1,9 +1,14 @@
-"""The call simulation: one chunk of days at a time, vectorised with numpy.
+"""The call simulation: one calendar month at a time, vectorised with numpy.
 
-Per chunk: arrivals per (day, kind) from the patterns → hunt-group ringing resolved for whole
+Per month: arrivals per (day, kind) from the patterns → hunt-group ringing resolved for whole
 arrays of calls at once (an n × agents matrix) → callers who ring again and agents who call back →
 trunk lines allocated to external calls (the one sequential step; blocked calls become busy/lost) →
 expansion into segments → one Arrow table of ``SEGMENT_SCHEMA`` sorted by start.
+
+A month is always simulated whole, from its own random stream and with every trunk line free at
+its start, and then cut to the requested days: so a call is the same record (same ids, same
+values) in every period that includes its day, and periods that overlap generate the overlap
+identically.
 """
 
 from __future__ import annotations
@@ -28,12 +33,11 @@ from callboard.calls.schema import (
     SEGMENT_SCHEMA,
 )
 from callboard.generate.config import OrgConfig, lines_for
-from callboard.generate.org import Organisation
+from callboard.generate.org import Organisation, month_id_prefixes
 from callboard.generate.patterns import DAY, EPOCH, KINDS, PROFILES, LocalClock, expected_calls
 
 HG, DIRECT, OUT, INTERNAL = 0, 1, 2, 3
 E164, NATIONAL, WITHHELD = 0, 1, 2
-CHUNK_ID_SPAN = 10**9  # ids of chunk c are c·10⁹ + rank, so a chunk's ids never depend on others
 
 _CDFS = {k: np.cumsum(PROFILES[k]) for k in KINDS}
 
@@ -44,19 +48,27 @@ def _lognormal_int(rng: np.random.Generator, median: float, sigma: float, size: 
     return np.clip(np.rint(rng.lognormal(np.log(median), sigma, size)), lo, hi).astype(np.int64)
 
 
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
 def month_chunks(start: date, days: int) -> list[tuple[date, date]]:
     """[first, end) local-date ranges of the generated period, split at calendar months."""
     out = []
     cur, end = start, start + timedelta(days=days)
     while cur < end:
-        nxt = (cur.replace(day=1) + timedelta(days=32)).replace(day=1)
+        nxt = next_month(cur)
         out.append((cur, min(nxt, end)))
         cur = min(nxt, end)
     return out
 
 
 def busy_hour_traffic(config: OrgConfig) -> float:
-    """Erlangs of external traffic in the period's busiest hour (for sizing trunks)."""
+    """Erlangs of external traffic in the busiest hour of ``config``'s period (for sizing trunks)."""
     exp = expected_calls(config)
     peak_day = exp.max(axis=0)  # calls per kind on the busiest day
     hourly = {k: PROFILES[k].reshape(24, 60).sum(axis=1) for k in KINDS}
@@ -70,10 +82,16 @@ def busy_hour_traffic(config: OrgConfig) -> float:
     return float(calls_per_hour.max()) * mean_hold / 3600.0 * 1.25
 
 
-def trunk_lines_for(config: OrgConfig) -> int:
+def trunk_lines_for(config: OrgConfig, year: int | None = None) -> int:
+    """Trunk lines in calendar ``year`` (default: the year ``config`` starts in): ``trunk_lines``
+    when set, else Erlang-B sized for ``trunk_blocking`` at that year's busiest hour. Sized per
+    calendar year, not per generated period, so a month's calls never depend on the period."""
     if config.trunk_lines is not None:
         return config.trunk_lines
-    return lines_for(busy_hour_traffic(config), config.trunk_blocking)
+    year = config.start.year if year is None else year
+    first = date(year, 1, 1)
+    whole_year = config.with_(start=first, days=(date(year + 1, 1, 1) - first).days)
+    return lines_for(busy_hour_traffic(whole_year), config.trunk_blocking)
 
 
 @dataclass
@@ -127,14 +145,17 @@ def _concat(items: list[_Calls], cls: type[_Calls]) -> _Calls:
 
 
 class ChunkSimulator:
-    """Generates the organisation's calls chunk by chunk; trunk state carries across chunks."""
+    """Generates the organisation's calls month by month (``chunks``: the requested days of each
+    month); ``chunk(i)`` depends on nothing but the config and its month."""
 
     def __init__(self, config: OrgConfig) -> None:
         self.config = config
-        self.org = Organisation.build(config, trunk_lines_for(config))
         chunks = month_chunks(config.start, config.days)
         self.chunks = chunks
-        self.clock = LocalClock(config.time_zone, chunks[0][0], chunks[-1][1])
+        years = range(chunks[0][0].year, chunks[-1][0].year + 1)
+        self.lines_by_year = {y: trunk_lines_for(config, y) for y in years}
+        self.org = Organisation.build(config, max(self.lines_by_year.values()))
+        self.clock = LocalClock(config.time_zone, month_start(chunks[0][0]), next_month(chunks[-1][0]))
         g = self.org.groups
         self.n_groups = len(g)
         width = max((len(x.members) for x in g), default=1)
@@ -150,9 +171,9 @@ class ChunkSimulator:
         self._in_time = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
         w = np.array([x.weight for x in g] or [1.0])
         self.g_weight = w / w.sum()
-        # Trunk state: min-heap of (end, line) busy lines and a min-heap of free lines.
+        # Trunk state (reset at each month's start): min-heap of (end, line) busy lines, free lines.
         self._busy: list[tuple[int, int]] = []
-        self._free: list[int] = list(range(self.org.trunk_lines))[::-1]
+        self._free: list[int] = []
         self._lookups = self._build_lookups()
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -240,11 +261,12 @@ class ChunkSimulator:
 
     # ---- one chunk ------------------------------------------------------------------------------
     def chunk(self, index: int) -> pa.Table:
+        """The calls starting on the days of ``chunks[index]``: its whole month simulated, then cut."""
         cfg = self.config
         first, end = self.chunks[index]
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([cfg.seed, 2, index])))
-        d0 = (first - EPOCH).days
-        days = np.arange(d0, (end - EPOCH).days)
+        month = month_start(first)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([cfg.seed, 3, month.year, month.month])))
+        days = np.arange((month - EPOCH).days, (next_month(month) - EPOCH).days)
         end_utc = int(self.clock.to_utc(np.array([days[-1] * DAY + DAY]))[0])
         noise = rng.gamma(60.0, 1.0 / 60.0, len(days))
         counts = rng.poisson(expected_calls(cfg, days) * noise[:, None])
@@ -319,7 +341,12 @@ class ChunkSimulator:
         rank[order] = np.arange(len(order))
         external = order[kind_all[order] != INTERNAL]
         line = np.full(len(t_all), -1, np.int64)
+        self._busy, self._free = [], list(range(self.lines_by_year[month.year]))[::-1]
         line[external] = self._allocate(t_all[external], t_all[external] + len_all[external])
+        # The requested days of the month: calls whose start falls on them, by call rank.
+        lo, hi = self.clock.to_utc(np.array([(first - EPOCH).days * DAY, (end - EPOCH).days * DAY]))
+        in_range = np.empty(len(t_all), bool)
+        in_range[rank] = (t_all >= lo) & (t_all < hi)
         offsets = np.cumsum([0] + [len(p.t0) for _, p in parts if p is not None])
         segs = []
         i = 0
@@ -329,7 +356,7 @@ class ChunkSimulator:
             sl = slice(offsets[i], offsets[i + 1])
             i += 1
             segs.append(self._segments(k, p, rank[sl], line[sl]))
-        return self._table(index, segs)
+        return self._table(month, segs, in_range)
 
     def _allocate(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Give each external call (in start order) a trunk line, or -1 when every line is busy.
@@ -454,18 +481,22 @@ class ChunkSimulator:
                      "callUserNum": b["ext"] + p.other, "callUserName": b["user_name"] + p.other}
         return cols
 
-    def _table(self, index: int, segs: list[dict[str, np.ndarray]]) -> pa.Table:
-        """Concatenate, sort by (start, call, leg), assign ids and build the Arrow table."""
+    def _table(self, month: date, segs: list[dict[str, np.ndarray]], in_range: np.ndarray) -> pa.Table:
+        """Concatenate, sort by (start, call, leg), assign ids (ranks in the whole month), keep the
+        segments of calls ``in_range`` (by call rank) and build the Arrow table."""
         cols = {k: np.concatenate([s[k] for s in segs]) for k in segs[0]}
         order = np.lexsort((cols["leg"], cols["call"], cols["start"]))
         cols = {k: v[order] for k, v in cols.items()}
-        n = len(order)
+        cols["doc"] = np.arange(len(order), dtype=np.int64)
+        keep = in_range[cols["call"]]
+        if not keep.all():
+            cols = {k: v[keep] for k, v in cols.items()}
+        n = int(keep.sum())
         numbers, names, _ = self._lookups
-        doc_prefix, conn_prefix = self.org.id_prefixes
-        base = index * CHUNK_ID_SPAN
+        doc_prefix, conn_prefix = month_id_prefixes(self.config, month)
 
         def ids(prefix: str, values: np.ndarray) -> pa.Array:
-            padded = pc.utf8_lpad(pc.cast(pa.array(values + base, pa.int64()), pa.string()), 12, "0")
+            padded = pc.utf8_lpad(pc.cast(pa.array(values, pa.int64()), pa.string()), 12, "0")
             return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
 
         def lookup(table: pa.Array, idx: np.ndarray) -> pa.Array:
@@ -474,7 +505,7 @@ class ChunkSimulator:
         trunk_names = pa.array(self.org.trunk_names, pa.string())
         codes = pa.array(list(self.config.account_codes), pa.string())
         arrays = {
-            "docId": ids(doc_prefix, np.arange(n, dtype=np.int64)),
+            "docId": ids(doc_prefix, cols["doc"]),
             "connId": ids(conn_prefix, cols["call"]),
             "start": pa.array(cols["start"] * 1_000_000, pa.timestamp("us", tz="UTC")),
             "ring": pa.array(cols["ring"].astype(np.float64)),
