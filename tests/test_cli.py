@@ -64,6 +64,42 @@ def test_import_twice_stores_once_by_workspace_name(org: dict[str, str]) -> None
     assert f"inserted 0 duplicates {received}" in flat(second).replace(",", "")
 
 
+def test_import_counts_are_printed_once_on_stdout(org: dict[str, str]) -> None:
+    sample = str(SAMPLES / "canonical" / "calls.ndjson")
+    one = runner.invoke(app, ["import", sample, "--workspace", org["ws"], "--data-dir", org["data"]])
+    assert one.exit_code == 0 and one.stderr == ""
+    assert one.stdout.count("received") == 1 and len(one.stdout.splitlines()) == 1
+    # several files: one line each, then the totals on the last line
+    again = runner.invoke(app, ["import", sample, sample, "--workspace", org["ws"], "--data-dir", org["data"]])
+    lines = again.stdout.splitlines()
+    assert again.stderr == "" and len(lines) == 3
+    assert lines[0].startswith("calls.ndjson: received ") and lines[1] == lines[0]
+    both = 2 * int(lines[0].split("received ")[1].split()[0].replace(",", ""))
+    assert lines[2] == f"received {both:,}  inserted 0  duplicates {both:,}"
+
+
+def test_a_second_generated_month_is_new_calls(org: dict[str, str], tmp_path: Path) -> None:
+    def generate(name: str, start: str, days: str) -> str:
+        path = str(tmp_path / name)
+        run("generate", path, "--users", "6", "--days", days, "--start", start)  # the default seed
+        return path
+
+    def counts(path: str) -> tuple[int, int, int]:
+        line = run("import", path, "--workspace", org["ws"], "--data-dir", org["data"]).splitlines()[-1]
+        words = line.replace(",", "").split()
+        return int(words[1]), int(words[3]), int(words[5])
+
+    october, november = generate("oct.csv", "2025-10-01", "31"), generate("nov.csv", "2025-11-01", "30")
+    received, inserted, duplicates = counts(october)
+    assert received == inserted > 0 and duplicates == 0
+    received, inserted, duplicates = counts(november)
+    assert received == inserted > 0 and duplicates == 0
+    # the same two months generated at once are the same calls: nothing new
+    both = generate("both.csv", "2025-10-01", "61")
+    received, inserted, duplicates = counts(both)
+    assert received == duplicates > 0 and inserted == 0
+
+
 def test_a_bad_file_is_refused_with_row_and_reason(org: dict[str, str]) -> None:
     result = runner.invoke(app, ["import", str(SAMPLES / "asterisk" / "Master_bad_row.csv"), "--workspace",
                                  org["ws"], "--format", "asterisk", "--time-zone", "Europe/London",

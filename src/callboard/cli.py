@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
 import sys
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from callboard.settings import Settings
+
+if TYPE_CHECKING:  # commands import what they run when they run (see the module's docstring)
+    from callboard.reports.templates import TemplateField
 
 app = typer.Typer(help="callboard: self-hosted call reporting.", no_args_is_help=True, add_completion=False)
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
@@ -34,6 +42,33 @@ app.add_typer(report_app, name="report")
 
 console = Console(stderr=True)
 out = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(f"callboard {_version()}")
+        raise typer.Exit()
+
+
+def _version() -> str:
+    """The installed distribution's version (the package's own constant when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("callboard")
+    except PackageNotFoundError:
+        from callboard import __version__
+
+        return __version__
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """callboard: self-hosted call reporting."""
 
 DataDir = Annotated[
     Path | None,
@@ -120,6 +155,9 @@ def import_files(
     options = dict(o.split("=", 1) for o in option or [] if "=" in o)
     totals = {"received": 0, "inserted": 0, "duplicates": 0}
     failed = 0
+    # Counts go to stdout once, after the progress bar (which owns the terminal while it runs): one
+    # line per file when there are several, then the totals, always the last line.
+    per_file: list[str] = []
     with _progress() as progress:
         task = progress.add_task("importing", total=sum(f.stat().st_size for f in files))
         for path in files:
@@ -136,19 +174,21 @@ def import_files(
             else:
                 for key in totals:
                     totals[key] += getattr(result, key)
-                progress.console.print(
-                    f"{path.name}: received {result.received:,}, inserted {result.inserted:,}, "
-                    f"duplicates {result.duplicates:,}"
-                )
+                per_file.append(f"{path.name}: received {result.received:,}  inserted {result.inserted:,}  "
+                                f"duplicates {result.duplicates:,}")
             progress.update(task, advance=path.stat().st_size)
+    if len(files) > 1:
+        for line in per_file:
+            out.print(line, soft_wrap=True, markup=False, highlight=False)
     out.print(f"received {totals['received']:,}  inserted {totals['inserted']:,}  duplicates {totals['duplicates']:,}")
     if failed:
         raise typer.Exit(1)
 
 
 def _progress() -> Progress:
+    # no bar (nor the blank line a finished one leaves) when stderr is not a terminal
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=not console.is_terminal)
 
 
 # ---- tenants, workspaces, tokens --------------------------------------------------------------
@@ -165,7 +205,7 @@ def tenant_create(name: Annotated[str, typer.Argument(help="Tenant name.")], dat
 @workspace_app.command("create")
 def workspace_create(
     name: Annotated[str, typer.Argument(help="Workspace name.")],
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant id.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant id (or its unique name).")],
     time_zone: Annotated[str, typer.Option("--time-zone", help="Default time zone of reports.")] = "UTC",
     data_dir: DataDir = None,
 ) -> None:
@@ -182,7 +222,7 @@ def workspace_create(
 
 @token_app.command("create")
 def token_create(
-    tenant: Annotated[str, typer.Option("--tenant", help="Tenant id.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="Tenant id (or its unique name).")],
     scope: Annotated[
         list[str] | None, typer.Option("--scope", help="Scope (repeatable); default: every callboard scope.")
     ] = None,
@@ -200,6 +240,129 @@ def token_create(
         raise _fail(str(exc)) from None
     out.print(f"created token with scopes {', '.join(scopes)} (store it now: it is not shown again)")
     print(token)
+
+
+TenantFilter = Annotated[str | None, typer.Option("--tenant", help="Only this tenant's (id or unique name).")]
+
+
+@tenant_app.command("list")
+def tenant_list(data_dir: DataDir = None) -> None:
+    """List tenants: id, name, created."""
+    from callboard.service.admin import list_tenants
+
+    tenants = list_tenants(_settings(data_dir))
+    if not tenants:
+        console.print("no tenants yet: create one with `callboard tenant create NAME`")
+        return
+    table = _list_table("id", "name", "created (UTC)")
+    for t in tenants:
+        table.add_row(t.id, t.name, _utc(t.created))
+    out.print(table)
+
+
+@workspace_app.command("list")
+def workspace_list(tenant: TenantFilter = None, data_dir: DataDir = None) -> None:
+    """List workspaces: id, name, time zone, tenant."""
+    from callboard.service.admin import list_workspaces
+
+    try:
+        workspaces = list_workspaces(_settings(data_dir), tenant)
+    except LookupError as exc:
+        raise _fail(str(exc)) from None
+    if not workspaces:
+        console.print("no workspaces: create one with `callboard workspace create NAME --tenant TENANT`")
+        return
+    table = _list_table("id", "name", "time zone", "tenant")
+    for w in workspaces:
+        table.add_row(w.id, w.name, w.time_zone, w.tenant_name)
+    out.print(table)
+
+
+@token_app.command("list")
+def token_list(tenant: TenantFilter = None, data_dir: DataDir = None) -> None:
+    """List tokens (never their secrets): id, tenant and state, then scopes, workspaces, created, expiry."""
+    from callboard.service.admin import list_tokens
+
+    try:
+        tokens = list_tokens(_settings(data_dir), tenant)
+    except LookupError as exc:
+        raise _fail(str(exc)) from None
+    if not tokens:
+        console.print("no tokens: create one with `callboard token create --tenant TENANT`")
+        return
+    # one block per token (a table of six columns cannot fit 80 columns with whole ids):
+    #   ID  TENANT  active|expired
+    #     scopes …; workspaces all|ids
+    #     created … UTC; expires never|… UTC
+    for t in tokens:
+        expires = "never" if t.expires is None else f"{_utc(t.expires)} UTC"
+        workspaces = "all" if t.workspaces is None else ", ".join(t.workspaces)
+        out.print(f"{t.id}  {t.tenant_name if t.tenant_id else '(system administrator)'}  {t.state()}\n"
+                  f"  scopes {', '.join(t.scopes)}; workspaces {workspaces}\n"
+                  f"  created {_utc(t.created)} UTC; expires {expires}", markup=False, highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id (from `callboard token list`).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a token: the API refuses it from the next request on (it stays listed, expired)."""
+    from callboard.service.admin import revoke_token
+
+    try:
+        token, revoked = revoke_token(_settings(data_dir), token_id)
+    except LookupError as exc:
+        raise _fail(str(exc)) from None
+    assert token.expires is not None  # a revoked token has expired
+    if revoked:
+        out.print(f"revoked token {token.id}")
+    else:
+        out.print(f"token {token.id} had already expired at {_utc(token.expires)} UTC")
+
+
+def _list_table(*headers: str) -> Table:
+    """The admin lists: ids never cut, other columns wrap to fit the terminal."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for h in headers:
+        table.add_column(h, no_wrap=h in ("id", "template", "field"), overflow="fold")
+    return table
+
+
+def _utc(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+# ---- templates ---------------------------------------------------------------------------------
+@app.command()
+def templates(
+    name: Annotated[str | None, typer.Argument(help="A template: show its fields.")] = None,
+) -> None:
+    """List the report templates, or show one template's fields."""
+    from callboard.reports.templates import catalogue
+
+    entries = catalogue()
+    if name is None:
+        table = _list_table("template", "description")
+        for t in entries:
+            table.add_row(t["name"], t["description"])
+        out.print(table)
+        console.print("`callboard templates NAME` shows a template's fields")
+        return
+    found = [t for t in entries if t["name"] == name]
+    if not found:
+        raise _fail(f"no template named {name!r}; templates: {', '.join(t['name'] for t in entries)}")
+    template = found[0]
+    out.print(f"{template['name']} ({template['kind']}): {template['description']}", soft_wrap=True,
+              markup=False, highlight=False)
+    table = _list_table("field", "type", "shown", "description")
+    for f in template["fields"]:
+        described = f["title"] + (f": {f['description']}" if f["description"] else "")
+        table.add_row(f["name"], f["type"], "yes" if f["defaultDisplay"] else "", described)
+    out.print(table)
+    first = _column_priority(name, [f["name"] for f in template["fields"] if f["defaultDisplay"]])
+    out.print(f"`callboard report run` tables show, as far as they fit: {', '.join(first)} "
+              "(--columns picks others)", soft_wrap=True, markup=False, highlight=False)
 
 
 # ---- reports ----------------------------------------------------------------------------------
@@ -220,6 +383,12 @@ def report_run(
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--output", "-o", help="Output format.")] = OutputFormat.table,
     out_file: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option("--columns", help="Fields to show, comma-separated, e.g. hgName,calls,answerRate (the "
+                     "request's displayFields; `callboard templates NAME` lists them). Default: a table shows "
+                     "the template's key columns that fit the terminal; other outputs every default field."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run a report directly on the warehouse and print or save its rows."""
@@ -251,6 +420,9 @@ def report_run(
     body["filterConditions"] = conditions
     if preset:
         body.setdefault("metadata", {})["dateFilter"] = {"presetName": preset}
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    if chosen:
+        body["displayFields"] = [{"fieldName": c} for c in chosen]
     from callboard.reports.request import RequestError
 
     try:
@@ -259,7 +431,7 @@ def report_run(
     except RequestError as exc:
         raise _fail(str(exc)) from None
     if output is OutputFormat.table:
-        _print_table(rows, result)
+        _print_table(template, rows, result, chosen)
     elif out_file is None and output is OutputFormat.parquet:
         raise _fail("--output parquet needs --out FILE")
 
@@ -296,19 +468,160 @@ def _number(text: str, field: str) -> int | float:
     raise ValueError(f"--filter: {field} is a number field; {text!r} is not a number")
 
 
-def _print_table(rows: list[dict], result: object) -> None:
-    columns: list[str] = []
-    for row in rows:
-        for key in row:
-            if key not in columns and key != "children":
-                columns.append(key)
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
-    out.print(table)
+# ---- report tables ----------------------------------------------------------------------------
+# The columns a report table shows first, most telling first; the template's other default fields
+# follow, each while the table still fits the terminal (`--columns` picks exactly). Templates not
+# named here show their default fields in catalogue order, as far as they fit.
+KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "CallListByUserSegmented": ("start", "callDir", "cli", "ans", "ring", "duration", "userName", "hgName",
+                                "lost"),
+    "CallList": ("start", "callDir", "cli", "ans", "ring", "duration", "userName", "hgName", "lost"),
+    "CallSummaryByUser": ("userName", "calls", "ans", "lost", "answerRate", "avgRing", "avgTalk", "talk"),
+    "CallSummaryByHuntGroup": ("hgName", "calls", "ans", "lost", "answerRate", "serviceLevel", "avgRing",
+                               "avgTalk"),
+    "CallsByStartTime": ("start", "calls", "ans", "lost", "ring", "talk", "peakConcurrent"),
+    "CallsByHourOfDay": ("hour", "calls", "ans", "lost", "ring", "talk", "peakConcurrent"),
+    "CallsByDayOfWeek": ("dayName", "calls", "ans", "lost", "ring", "talk", "peakConcurrent"),
+    "CallsByDate": ("date", "calls", "ans", "lost", "ring", "talk", "peakConcurrent"),
+    "RingTimeDistribution": ("upTo", "answered", "lost", "cumulativeAnswered", "serviceLevel"),
+    "CallDurationDistribution": ("from", "upTo", "calls", "share"),
+    "UnreturnedLostCalls": ("cli", "cliName", "attempts", "lastAttempt", "returned", "timeToReturn", "hgName"),
+    "LostCallRevenue": ("hgName", "total", "lostCalls", "callers", "unreturned", "estimatedRevenueLost"),
+    "TrunkUtilisation": ("start", "peakConcurrent", "avgConcurrent", "utilisation", "erlangs", "busyHour"),
+    "CallsByAccountCode": ("accountCode", "label", "calls", "ans", "duration"),
+    "CallingUsage": ("userName", "incoming", "outgoing", "internal", "totalMinutes"),
+    "CallingDetailedCallHistory": ("Start time", "User", "Direction", "Calling number", "Called number",
+                                   "Duration"),
+}
+
+# How a field's values read, from its catalogue entry: seconds as h:mm:ss (the title's unit is
+# "(s)" or it counts "seconds"; a title without a unit whose description opens "<what> seconds"),
+# ratios (documented as 0–1) as percentages, the direction and call-type codes by name.
+_TITLE_UNIT = re.compile(r"\(([^)]*)\)\s*$")
+_SECONDS_TITLE = re.compile(r"\bseconds$", re.IGNORECASE)
+_SECONDS_DESCRIPTION = re.compile(r"^\w+ seconds\b", re.IGNORECASE)
+_RATIO_DESCRIPTION = re.compile(r"\b0\s*[–-]\s*1\b")
+
+
+def _column_priority(template: str, default_fields: list[str]) -> list[str]:
+    """A template's default-display fields, its key columns first."""
+    key = [c for c in KEY_COLUMNS.get(template, ()) if c in default_fields]
+    return key + [c for c in default_fields if c not in key]
+
+
+def _cell_kind(field: TemplateField | None) -> str:
+    """seconds | ratio | int | float | flag | time | direction | calltype | text, from a field's
+    catalogue entry (a TemplateField, or None for a column the catalogue does not know)."""
+    if field is None:
+        return "text"
+    kind = field.type
+    if kind in ("int", "float"):
+        if field.name == "callDir":
+            return "direction"
+        if field.name == "callType":
+            return "calltype"
+        unit = _TITLE_UNIT.search(field.title)
+        if unit is not None:
+            if unit.group(1) == "s":
+                return "seconds"
+        elif _SECONDS_TITLE.search(field.title) or _SECONDS_DESCRIPTION.match(field.description):
+            return "seconds"
+        if kind == "float" and _RATIO_DESCRIPTION.search(field.description):
+            return "ratio"
+        return kind
+    if kind in ("flag", "timestamp"):
+        return "time" if kind == "timestamp" else "flag"
+    return "text"
+
+
+def hms(seconds: float) -> str:
+    """Seconds as ``m:ss`` or ``h:mm:ss`` (rounded half up to whole seconds): 65 → ``1:05``."""
+    total = math.floor(abs(seconds) + 0.5)
+    sign = "-" if seconds < 0 and total else ""
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes}:{secs:02d}"
+
+
+def format_cell(value: Any, kind: str, *, total: bool = False) -> str:
+    """One value as a table shows it; ``total``: a summary figure (flags are counts there)."""
+    from callboard.calls.schema import CALL_DIRS, CALL_TYPES
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        value = int(value)
+    if not isinstance(value, int | float):
+        text = str(value)
+        return text.replace("T", " ", 1) if kind == "time" else text
+    if kind == "seconds":
+        return hms(value)
+    if kind == "ratio":
+        return f"{value * 100:.1f} %"
+    if kind == "flag" and not total:
+        return "yes" if value else "no"
+    if kind == "direction" and not total:
+        return CALL_DIRS.get(int(value), str(value))
+    if kind == "calltype" and not total:
+        return CALL_TYPES.get(int(value), str(value))
+    if isinstance(value, float) and kind not in ("int", "flag"):
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def report_table(template: str, rows: list[dict], summary: Mapping[str, Any], columns: list[str] | None,
+                 width: int, *, total_label: str = "total") -> tuple[Table, list[str]]:
+    """The table of a report's rows: ``columns`` as given, else the key columns that fit ``width``
+    (then the template's other default fields while they fit); the summary as the last row. Returns
+    the table and the default-display fields left out."""
+    from callboard.reports.templates import TEMPLATES
+
+    tmpl = TEMPLATES[template]
+    present = [c for row in rows for c in row if c != "children"]
+    in_rows = list(dict.fromkeys(present))
+    if columns is None:
+        defaults = [f.name for f in tmpl.fields if f.default_display and f.name in in_rows]
+        candidates = _column_priority(template, defaults)
+    else:
+        candidates = list(columns)
+    kinds = {c: _cell_kind(tmpl.field(c)) for c in candidates}
+    cells = {c: [format_cell(row.get(c), kinds[c]) for row in rows] for c in candidates}
+    totals = {c: format_cell(summary[c], kinds[c], total=True) for c in candidates if c in summary}
+
+    def build(chosen: list[str]) -> Table:
+        table = Table(box=box.SIMPLE, show_footer=bool(totals) and bool(rows), show_edge=False, pad_edge=False,
+                      collapse_padding=True)
+        label_at = next((c for c in chosen if c not in totals), None)
+        for c in chosen:
+            numeric = kinds[c] in ("seconds", "ratio", "int", "float")
+            footer = totals.get(c, total_label if c == label_at else "")
+            table.add_column(c, footer=footer, justify="right" if numeric else "left", no_wrap=columns is None)
+        for i in range(len(rows)):
+            table.add_row(*(cells[c][i] for c in chosen))
+        return table
+
+    if columns is not None:
+        return build(candidates), []
+    shown = candidates[:1]
+    for c in candidates[1:]:
+        trial = build([*shown, c])
+        if Measurement.get(out, out.options.update(max_width=10_000), trial).maximum > width:
+            break
+        shown.append(c)
+    return build(shown), candidates[len(shown):]
+
+
+def _print_table(template: str, rows: list[dict], result: Any, columns: list[str] | None) -> None:
     total = getattr(result, "total_count", len(rows))
+    label = "total" if total <= len(rows) else f"total ({total:,} rows)"
+    table, hidden = report_table(template, rows, getattr(result, "summary", {}) or {}, columns, out.width,
+                                 total_label=label)
+    out.print(table)
     shown = f" (first {len(rows):,} shown)" if total > len(rows) else ""
-    console.print(f"{total:,} rows{shown}; summary {getattr(result, 'summary', {})}")
+    console.print(f"{total:,} rows{shown}")
+    if hidden:
+        console.print(f"not shown: {', '.join(hidden)} (pick columns with --columns)", soft_wrap=True,
+                      markup=False, highlight=False)
 
 
 # ---- serving ----------------------------------------------------------------------------------
@@ -365,6 +678,87 @@ def demo(
         from callboard.api.server import serve as serve_app
 
         serve_app(settings, host, port)
+
+
+# ---- backup / restore ------------------------------------------------------------------------
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="New or empty folder to write the backup to.")],
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Have the server at this URL write the backup (DEST is then a path on its "
+                     "machine). Default: used only when a running server holds the warehouse, at "
+                     "http://127.0.0.1:8080."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="System administrator token for the server (default: "
+                                 "CALLBOARD_ADMIN_TOKEN).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Back up calls, metadata, results and keys into DEST, consistently, also while `callboard serve` runs."""
+    from callboard.service.backup import WarehouseInUse, backup_via_server, create_backup
+    from callboard.service.errors import ServiceError
+
+    settings = _settings(data_dir)
+    token = token or settings.admin_token
+    try:
+        if url:
+            if not token:
+                raise _fail("--url needs a system administrator token: --token or CALLBOARD_ADMIN_TOKEN")
+            manifest = backup_via_server(url, token, dest)
+        else:
+            try:
+                manifest = create_backup(settings, dest)
+            except WarehouseInUse as busy:
+                if not token:
+                    raise _fail(busy.message) from None
+                server = "http://127.0.0.1:8080"
+                console.print(f"a running server holds the warehouse: asking it ({server}, or give --url) "
+                              "to take the backup")
+                manifest = backup_via_server(server, token, dest)
+    except ServiceError as exc:
+        details = "".join(f"\n  {e['description']}" for e in exc.errors if e.get("description") != exc.message)
+        raise _fail(exc.message + details) from None
+    components = manifest["components"]
+    for name, part in components.items():
+        if isinstance(part, dict) and part.get("included") is False:
+            console.print(f"[yellow]{name} not included:[/yellow] {part.get('note', '')}")
+    rows = components["warehouse"].get("rows", {})
+    size = sum(f["bytes"] for f in manifest["files"])
+    out.print(f"backup complete ({manifest['source']['via']}): {rows.get('calls', 0):,} segments, "
+              f"{components['results']['files']:,} result files, {components['webex']['files']:,} Webex files, "
+              f"{len(manifest['files']):,} files, {size / 1e6:,.1f} MB; checksums in manifest.json")
+    print(Path(dest).expanduser().absolute())
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A backup folder written by `callboard backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore into a non-empty data folder; its contents are moved into "
+                           "a .replaced-<time> folder inside it, not deleted.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Restore a backup into the data folder (new or empty unless --force); `callboard serve` then runs on it."""
+    from callboard.service.backup import restore_backup
+    from callboard.service.errors import ServiceError
+
+    settings = _settings(data_dir)
+    try:
+        report = restore_backup(source, settings, force=force)
+    except ServiceError as exc:
+        details = "".join(f"\n  {e['description']}" for e in exc.errors if e.get("description") != exc.message)
+        raise _fail(exc.message + details) from None
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    if report.moved_aside:
+        console.print(f"the folder's previous contents are in {report.moved_aside}")
+    taken = report.manifest.get("finishedAt", "?")
+    out.print(f"restored the backup taken {taken} of {report.manifest['source']['dataDir']}; "
+              f"serve it with: callboard serve --data-dir {report.data_dir}", soft_wrap=True)
+    print(report.data_dir)
 
 
 def main() -> None:  # pragma: no cover - console entry point
