@@ -59,20 +59,6 @@ def results_rows(live: Live, body: dict[str, Any], timeout: float = 90) -> tuple
         time.sleep(0.1)
 
 
-def catalogue_fields(live: Live, template: str) -> list[dict[str, Any]]:
-    """The field list of one template from the Results API catalogue."""
-    r = live.get("/api/v1.0/templates", who="native")
-    assert r.status_code == 200, r.text
-    doc = r.json()
-    items = doc.get("templates", doc) if isinstance(doc, dict) else doc
-    if isinstance(items, dict):
-        items = list(items.values())
-    for t in items:
-        if t.get("name") == template or t.get("reportTemplateName") == template:
-            return list(t["fields"])
-    raise AssertionError(f"template {template} not in the catalogue")
-
-
 def request_of(live: Live, report_id: str) -> str:
     """The Results-API request behind a Webex report (read from the metadata store)."""
     from sqlalchemy import create_engine, select

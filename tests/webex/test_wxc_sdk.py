@@ -15,7 +15,7 @@ from wxc_sdk.tokens import Tokens
 
 from callboard.webex.service import CreateSpec, request_body
 from callboard.webex.templates import WEBEX_TEMPLATE_IDS, catalogue
-from tests.support.webex import catalogue_fields, results_rows
+from tests.support.webex import results_rows
 from tests.support.webex_live import Live
 
 START, END = date(2025, 3, 3), date(2025, 3, 9)
@@ -51,6 +51,15 @@ def run_through_sdk(api: WebexSimpleApi, title: str, **create: Any) -> tuple[Rep
 
 def _template_name(title: str) -> str:
     return next(t.name for t in catalogue() if t.title == title)
+
+
+def catalogue_fields(live: Live, template: str) -> list[dict[str, Any]]:
+    """The field list of one template from the Results API catalogue (``{data, count}``)."""
+    r = live.get("/api/v1.0/templates", who="native")
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["count"] == len(doc["data"])
+    return list(next(t for t in doc["data"] if t["name"] == template)["fields"])
 
 
 def _same_rows(live: Live, template_name: str, time_zone: str, csv_rows: list[dict[str, str]]) -> None:

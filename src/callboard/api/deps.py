@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from callboard.api.context import AppContext
@@ -54,7 +55,21 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() or None
 
 
-def current_principal(request: Request, ctx: ContextDep) -> Principal:
+# Declares the bearer scheme in the OpenAPI description (Swagger's "Authorize" button, and the header
+# "Try it out" sends) on every operation that authenticates. It never answers by itself
+# (``auto_error=False``): ``current_principal`` reads the header, so the ``Authorisation`` spelling
+# and the error answers stay as they are.
+BEARER_SCHEME = "bearerAuth"
+bearer_security = HTTPBearer(
+    scheme_name=BEARER_SCHEME,
+    description="A callboard token (`cb_…`, from `callboard token create` or `POST /api/v1.0/tenants/{tenantId}/"
+    "tokens`), or the system administrator token.",
+    auto_error=False,
+)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_security)]
+
+
+def current_principal(request: Request, ctx: ContextDep, _: BearerCredentials) -> Principal:
     """Authenticate (401 on a missing, unknown or expired token) and count against the rate limit."""
     token = bearer_token(request)
     with ctx.db.session() as session:

@@ -19,6 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callboard.service.errors import PayloadTooLarge, ServiceError
@@ -72,6 +74,30 @@ def _validation_description(err: dict[str, Any]) -> dict[str, Any]:
     return {"description": f"{where}: {msg}" if where else msg, "field": where or None}
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this request's path (for ``Allow`` on a 405).
+
+    The router answers a 405 from the first route whose path matched, so its ``Allow`` names that
+    route's methods only; a path served by several routes (``GET`` and ``POST`` of a list) needs them
+    all. Each method is tried against the routing table as it stands (included routers too): a route
+    that fully matches the path with that method answers it. A mount of static files matches any
+    method and answers ``GET`` and ``HEAD``.
+    """
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Mount):
+            if isinstance(route.app, StaticFiles) and route.matches(request.scope)[0] != Match.NONE:
+                allowed |= {"GET", "HEAD"}
+            continue
+        for method in _METHODS:
+            if method not in allowed and route.matches({**request.scope, "method": method})[0] == Match.FULL:
+                allowed.add(method)
+    return [m for m in _METHODS if m in allowed]
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers and the tracking/size middleware on ``app``."""
 
@@ -94,9 +120,12 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
         if exc.status_code == 404 and message == "Not Found":
             message = f"No such resource: {request.url.path}"
-        elif exc.status_code == 405:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
             message = f"Method {request.method} is not allowed on {request.url.path}."
-        return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
+            if allowed := allowed_methods(request):
+                headers["Allow"] = ", ".join(allowed)
+        return error_response(request, exc.status_code, message, headers=headers or None)
 
     app.add_middleware(TrackingMiddleware, max_body_bytes=app.state.ctx.settings.max_body_bytes)
 

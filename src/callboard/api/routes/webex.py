@@ -2,18 +2,23 @@
 ``/reports``) and the partner family (``/partner/reports...``), plus the signed download link.
 
 Bodies are read as plain JSON and validated by the service, so a refusal names the template rule it
-breaks (the way Webex answers) instead of a schema path. Errors use the shared error body.
+breaks (the way Webex answers) instead of a schema path. Errors use the shared error body. The models
+below describe the bodies and answers in the OpenAPI document only: a create body is documented as
+``WebexReportCreate`` / ``PartnerReportCreate`` (``OPENAPI_MODELS``, added to the document's components
+by the app) while the route still receives it untouched.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from callboard.api.deps import ContextDep, bearer_token, requires
+from callboard.api.deps import BEARER_SCHEME, ContextDep, bearer_token, requires
 from callboard.api.errors import ERROR_RESPONSES
 from callboard.api.urls import absolute_url
 from callboard.service.auth import (
@@ -39,7 +44,163 @@ router = APIRouter(prefix=PREFIX, tags=["webex"], responses={
 WebexRead = Annotated[Principal, Depends(requires(
     READ_REPORTS, WEBEX_ANALYTICS_READ, (WEBEX_REPORTS_READ, WEBEX_PEOPLE_READ)))]
 WebexWrite = Annotated[Principal, Depends(requires(WRITE_REPORTS, (WEBEX_REPORTS_WRITE, WEBEX_PEOPLE_READ)))]
-JsonBody = Annotated[Any, Body()]
+
+
+# ---- wire shapes (OpenAPI description) ----------------------------------------------------------
+TemplateIdField = Annotated[
+    int | Annotated[str, Field(pattern=r"^\s*\d+\s*$")],
+    Field(description="The template's `Id` (`templateId` in the partner family): a number, or a numeric "
+                      "string as the developer portal sends it. Required.", examples=[102]),
+]
+StartDateField = Annotated[date, Field(description="First day of data (`YYYY-MM-DD`, inclusive, a calendar date "
+                                                   "between 1900-01-01 and 2999-12-31). Required.",
+                                       examples=["2025-03-03"])]
+EndDateField = Annotated[date, Field(description="Last day of data (`YYYY-MM-DD`, inclusive; not before "
+                                                 "`startDate`; the range at most the template's `maxDays`). "
+                                                 "Required.", examples=["2025-03-09"])]
+TimeZoneField = Annotated[str, Field(description="IANA zone the days are read in (DST-correct).",
+                                     examples=["Europe/London"])]
+WorkspaceField = Annotated[str | None, Field(description="callboard extension: the workspace the report runs "
+                                                         "on (default: the organisation's first workspace).")]
+
+
+class _CreateBody(BaseModel):
+    model_config = ConfigDict(extra="allow")  # unknown keys are ignored, as Webex does
+
+    templateId: TemplateIdField
+    startDate: StartDateField
+    endDate: EndDateField
+    timeZone: TimeZoneField = "UTC"
+    workspaceId: WorkspaceField = None
+
+
+class WebexReportCreate(_CreateBody):
+    """Body of ``POST /v1/reports`` (Webex's create report)."""
+
+    siteList: str = Field("", description="Accepted and echoed (Meetings templates need it on Webex).",
+                          examples=["acme.webex.com"])
+
+
+class PartnerReportCreate(_CreateBody):
+    """Body of ``POST /v1/partner/reports``."""
+
+    regionId: str = Field("US", pattern=r"^[A-Za-z0-9_-]{1,32}$",
+                          description="Region code, accepted and echoed (upper-cased).", examples=["US"])
+
+
+# The create bodies as the routes' OpenAPI request schemas; the app adds these models to the
+# document's components (FastAPI only collects models it validates with).
+OPENAPI_MODELS: tuple[type[BaseModel], ...] = (WebexReportCreate, PartnerReportCreate)
+
+
+OrgCreateBody = Annotated[Any, Body(), WithJsonSchema({"$ref": "#/components/schemas/WebexReportCreate"})]
+PartnerCreateBody = Annotated[Any, Body(), WithJsonSchema({"$ref": "#/components/schemas/PartnerReportCreate"})]
+
+
+class WebexValidation(BaseModel):
+    field: str
+    required: str = Field(examples=["yes"])
+
+
+class WebexTemplateItem(BaseModel):
+    Id: int
+    title: str
+    service: str
+    maxDays: int
+    startDate: date | None = Field(description="First day (UTC) with calls; null without calls.")
+    endDate: date | None = Field(description="Last day (UTC) with calls; null without calls.")
+    identifier: str
+    validations: list[WebexValidation]
+
+
+class WebexTemplateList(BaseModel):
+    items: list[WebexTemplateItem]
+    numberOfTemplate: int
+
+
+class PartnerTemplateItem(BaseModel):
+    templateId: int
+    title: str
+    service: str
+    category: str
+    maxDays: int
+    dataStartDate: date | None
+    dataEndDate: date | None
+    identifier: str
+    validations: list[WebexValidation]
+
+
+class PartnerTemplateList(BaseModel):
+    items: list[PartnerTemplateItem]
+    numberOfTemplates: int
+
+
+ReportStatus = Literal["In progress", "done", "failed"]
+
+
+class WebexReportItem(BaseModel):
+    """An org-family report (the keys wxc_sdk's ``Report`` reads)."""
+
+    Id: str
+    title: str
+    service: str
+    startDate: date
+    endDate: date
+    siteList: str
+    timeZone: str
+    created: str = Field(description="`YYYY-MM-DD HH:MM:SS`, UTC.", examples=["2025-03-10 08:15:00"])
+    createdBy: str
+    scheduleFrom: str = Field(examples=["api"])
+    status: ReportStatus
+    downloadDomain: str
+    downloadURL: str
+    failureReason: str | None = Field(None, description="Only when `status` is `failed`.")
+
+
+class WebexReportList(BaseModel):
+    items: list[WebexReportItem]
+    numberOfReports: int
+
+
+class WebexReportRef(BaseModel):
+    Id: str
+
+
+class WebexReportCreated(BaseModel):
+    items: WebexReportRef
+
+
+class PartnerReportItem(BaseModel):
+    reportId: str
+    templateId: int
+    title: str
+    service: str
+    startDate: date
+    endDate: date
+    regionId: str
+    createdTime: str = Field(description="`YYYY-MM-DD HH:MM:SS`, UTC.", examples=["2025-03-10 08:15:00"])
+    status: ReportStatus
+    fileName: str
+    fileSize: int = Field(description="Bytes of the download (0 until the file exists).")
+    checksum: str = Field(description="SHA-256 hex of the download (empty until the file exists).")
+    downloadURL: str
+    downloadUrlExpiryTime: str = Field(description="Seconds the link stays valid.", examples=["3600"])
+    failureReason: str | None = Field(None, description="Only when `status` is `failed`.")
+
+
+class PartnerReportList(BaseModel):
+    items: list[PartnerReportItem]
+    numberOfReports: int
+
+
+class PartnerReportCreated(BaseModel):
+    reportId: str
+    createdTime: str = Field(examples=["2025-03-10 08:15:00"])
+
+
+def _answer(model: type[BaseModel], description: str = "Successful Response") -> dict[int | str, dict[str, Any]]:
+    """Document the 200 answer as ``model`` (the route still returns its dict as built)."""
+    return {200: {"model": model, "description": description}}
 
 
 def _links(request: Request, ctx: ContextDep) -> service.Links:
@@ -90,7 +251,8 @@ def _delete(ctx: ContextDep, principal: Principal, report_id: str) -> Response:
 
 
 # ---- org family ---------------------------------------------------------------------------------
-@router.get("/report/templates", operation_id="webex-templates-list")
+@router.get("/report/templates", operation_id="webex-templates-list", response_model=None,
+            responses=_answer(WebexTemplateList))
 def list_templates(principal: WebexRead, ctx: ContextDep) -> dict[str, Any]:
     """Every callboard template as a Webex template (stable ``Id``; data range of the organisation)."""
     with ctx.db.session() as session:
@@ -98,7 +260,7 @@ def list_templates(principal: WebexRead, ctx: ContextDep) -> dict[str, Any]:
     return {"items": [t.org_item(start, end) for t in items], "numberOfTemplate": len(items)}
 
 
-@router.get("/reports", operation_id="webex-reports-list")
+@router.get("/reports", operation_id="webex-reports-list", response_model=None, responses=_answer(WebexReportList))
 def list_reports(request: Request, response: Response, principal: WebexRead, ctx: ContextDep) -> dict[str, Any]:
     """Reports of the organisation, newest first; filters ``service``, ``templateId``, ``from``,
     ``to`` (creation dates), ``reportId``; ``max`` per page with a ``Link: rel="next"``."""
@@ -107,8 +269,9 @@ def list_reports(request: Request, response: Response, principal: WebexRead, ctx
     return {"items": [service.org_item(r, links) for r in rows], "numberOfReports": len(rows)}
 
 
-@router.post("/reports", operation_id="webex-reports-create")
-def create_report(request: Request, body: JsonBody, principal: WebexWrite, ctx: ContextDep) -> dict[str, Any]:
+@router.post("/reports", operation_id="webex-reports-create", response_model=None,
+             responses=_answer(WebexReportCreated))
+def create_report(request: Request, body: OrgCreateBody, principal: WebexWrite, ctx: ContextDep) -> dict[str, Any]:
     """Create a report: ``templateId`` (number or numeric string), ``startDate``, ``endDate``
     (``YYYY-MM-DD``, inclusive), optional ``timeZone`` (IANA, default UTC), ``siteList``."""
     with ctx.db.session() as session:
@@ -117,7 +280,8 @@ def create_report(request: Request, body: JsonBody, principal: WebexWrite, ctx: 
     return {"items": {"Id": rid}}
 
 
-@router.get("/reports/{reportId}", operation_id="webex-reports-get")
+@router.get("/reports/{reportId}", operation_id="webex-reports-get", response_model=None,
+            responses=_answer(WebexReportList))
 def get_report(reportId: str, request: Request, principal: WebexRead, ctx: ContextDep) -> dict[str, Any]:
     """Details, wrapped as ``{"items": [report], "numberOfReports": 1}``; a fresh download link each time."""
     row, _ = _details(ctx, principal, reportId)
@@ -130,7 +294,9 @@ def delete_report(reportId: str, principal: WebexWrite, ctx: ContextDep) -> Resp
 
 
 @router.get("/reports/{reportId}/download", response_class=FileResponse, operation_id="webex-reports-download",
-            responses={200: {"content": {"application/zip": {}}, "description": "The zipped CSV."}})
+            responses={200: {"content": {"application/zip": {}}, "description": "The zipped CSV."}},
+            # the signed link is the credential; a token may be sent (then it must be the organisation's)
+            openapi_extra={"security": [{}, {BEARER_SCHEME: []}]})
 def download(reportId: str, request: Request, ctx: ContextDep, expires: str | None = None,
              signature: str | None = None) -> FileResponse:
     """The report file behind a signed link (no token needed; a token sent must be the organisation's)."""
@@ -159,14 +325,16 @@ def _ascii(text: str) -> str:
 
 
 # ---- partner family -----------------------------------------------------------------------------
-@router.get("/partner/reports/templates", operation_id="webex-partner-templates-list")
+@router.get("/partner/reports/templates", operation_id="webex-partner-templates-list", response_model=None,
+            responses=_answer(PartnerTemplateList))
 def partner_templates(principal: WebexRead, ctx: ContextDep) -> dict[str, Any]:
     with ctx.db.session() as session:
         items, start, end = service.templates_for(session, ctx.warehouse, principal)
     return {"items": [t.partner_item(start, end) for t in items], "numberOfTemplates": len(items)}
 
 
-@router.get("/partner/reports", operation_id="webex-partner-reports-list")
+@router.get("/partner/reports", operation_id="webex-partner-reports-list", response_model=None,
+            responses=_answer(PartnerReportList))
 def partner_list(request: Request, response: Response, principal: WebexRead, ctx: ContextDep) -> dict[str, Any]:
     """Filters ``service``, ``templateId``, ``from``, ``to``, ``regionId`` (``onBehalfOfSubPartnerOrgId``
     is accepted and kept in the next link); ``max`` with ``Link: rel="next"``."""
@@ -175,8 +343,9 @@ def partner_list(request: Request, response: Response, principal: WebexRead, ctx
     return {"items": [service.partner_item(r, links, org) for r in rows], "numberOfReports": len(rows)}
 
 
-@router.post("/partner/reports", operation_id="webex-partner-reports-create")
-def partner_create(body: JsonBody, principal: WebexWrite, ctx: ContextDep) -> dict[str, Any]:
+@router.post("/partner/reports", operation_id="webex-partner-reports-create", response_model=None,
+             responses=_answer(PartnerReportCreated))
+def partner_create(body: PartnerCreateBody, principal: WebexWrite, ctx: ContextDep) -> dict[str, Any]:
     """``templateId``, ``startDate``, ``endDate`` (required), ``regionId`` → ``{reportId, createdTime}``."""
     with ctx.db.session() as session:
         row = service.create_report(session, ctx.settings, principal, body, partner=True)
@@ -184,7 +353,8 @@ def partner_create(body: JsonBody, principal: WebexWrite, ctx: ContextDep) -> di
                 "createdTime": row.created_at.strftime("%Y-%m-%d %H:%M:%S")}
 
 
-@router.get("/partner/reports/{reportId}", operation_id="webex-partner-reports-get")
+@router.get("/partner/reports/{reportId}", operation_id="webex-partner-reports-get", response_model=None,
+            responses=_answer(PartnerReportItem))
 def partner_get(reportId: str, request: Request, principal: WebexRead, ctx: ContextDep) -> dict[str, Any]:
     """Details with every seed-003 field; ``checksum`` is the SHA-256 hex of the downloaded bytes."""
     row, org = _details(ctx, principal, reportId)
