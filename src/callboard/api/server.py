@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
+from typing import IO, Any
 
 import uvicorn
 
@@ -17,16 +20,64 @@ from callboard.settings import Settings
 log = logging.getLogger("callboard")
 
 
-def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+# LogRecord attributes that are not a caller's ``extra=`` fields (uvicorn adds ``color_message``)
+_RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: ``time`` (UTC), ``level``, ``logger``, ``message``,
+    ``thread``, any ``extra=`` fields, and ``exception`` (the traceback as one string) when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
+                "+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "thread": record.threadName,
+        }
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and key not in doc:
+                doc[key] = value
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            doc["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(doc, default=str, ensure_ascii=False)
+
+
+def configure_logging(log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler | None:
+    """Logging of a server process. ``text``: lines on standard error unless logging is set up
+    already (uvicorn formats its own). ``json``: every logger, uvicorn's included, through one
+    handler writing a JSON object per line to ``stream`` (standard error), replacing the root
+    logger's handlers; returns that handler."""
+    root = logging.getLogger()
+    if log_format != "json":
+        if not root.handlers:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        return None
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handler
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the API with uvicorn; ``settings.workers`` report workers run in the same process."""
-    _configure_logging()
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    configure_logging(settings.log_format)
+    as_json = settings.log_format == "json"
+    app = create_app(settings, announce=not as_json)
+    extra: dict[str, Any] = {}
+    if as_json:
+        extra["log_config"] = None  # uvicorn's loggers propagate to the JSON handler instead of their own
+        if app.state.first_admin_token:
+            log.warning("created the system administrator token (shown only now; it manages tenants and "
+                        "their tokens): %s", app.state.first_admin_token)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, **extra)
 
 
 def run_worker(settings: Settings, *, stop: threading.Event | None = None, threads: int | None = None) -> None:
@@ -36,7 +87,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, threa
     API. An embedded DuckDB file can be opened by one process only, so standalone workers need a
     shared engine (``CALLBOARD_ENGINE``) or a ``serve`` with ``CALLBOARD_WORKERS=0`` elsewhere.
     """
-    _configure_logging()
+    configure_logging(settings.log_format)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -188,6 +189,40 @@ class DuckDBWarehouse(Warehouse):
             return None
         return PreparedStatement(sql, expr.schema(), frozenset(used))
 
+    def copy_to(self, target: Path) -> dict[str, int]:
+        """Copy the whole database, as one committed state, into a new DuckDB file ``target`` while
+        imports go on (``COPY FROM DATABASE`` inside one read transaction on a cursor of its own);
+        returns the rows of each table, counted in the same snapshot and checked in the copy."""
+        alias = f"cb_copy_{uuid.uuid4().hex[:12]}"
+        cur = self._db.cursor()
+        try:
+            source = cur.execute("SELECT current_database()").fetchall()[0][0]
+            quoted = "'" + str(target).replace("'", "''") + "'"
+            cur.execute(f"ATTACH {quoted} AS {alias}")
+            try:
+                cur.execute("BEGIN TRANSACTION")  # one snapshot: the copy and the counts see the same data
+                try:
+                    cur.execute(f'COPY FROM DATABASE "{source}" TO {alias}')
+                    tables = [r[0] for r in cur.execute(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+                        "ORDER BY table_name", [source]).fetchall()]
+                    counts = {t: _count(cur, source, t) for t in tables}
+                    copied = {t: _count(cur, alias, t) for t in tables}
+                    cur.execute("COMMIT")
+                except BaseException:
+                    with suppress(Exception):
+                        cur.execute("ROLLBACK")
+                    raise
+                cur.execute(f"CHECKPOINT {alias}")
+            finally:
+                with suppress(Exception):
+                    cur.execute(f"DETACH {alias}")
+        finally:
+            cur.close()
+        if copied != counts:
+            raise RuntimeError(f"the warehouse copy does not match its source: {copied} copied of {counts}")
+        return counts
+
     # ---- writing ------------------------------------------------------------------------------
     def append(self, workspace: str, segments: pa.Table) -> AppendResult:
         """Store one batch atomically; rows whose ``(workspace, docId)`` exists are duplicates. The
@@ -281,6 +316,10 @@ class DuckDBWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.disconnect()
+
+
+def _count(cur: Any, database: str, table: str) -> int:
+    return int(cur.execute(f'SELECT count(*) FROM "{database}".main."{table}"').fetchall()[0][0])
 
 
 class _DuckDBSession(ReadSession):
