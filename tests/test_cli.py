@@ -155,3 +155,19 @@ def test_report_run_with_a_custom_period_and_text_filter(org: dict[str, str]) ->
                          "2000-01-01", "--to", "2100-01-01", "--filter", f"userNum = {user}", "--output", "json",
                          "--data-dir", org["data"]))
     assert one["totalCount"] == sum(1 for row in doc["data"] if row.get("userNum") == user) > 0
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line_and_names_the_option(tmp_path: Path) -> None:
+    """A port another server holds (the demo's, say) is refused at once with what to do, not after
+    the start-up log."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port), "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert f"cannot listen on 127.0.0.1:{port}" in text and "--port" in text
+    assert not (tmp_path / "d" / "calls.duckdb").exists()  # refused before opening anything

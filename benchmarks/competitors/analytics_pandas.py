@@ -213,6 +213,7 @@ def pd_unreturned_lost_calls(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
                                  lastAttempt=("start", "max"))
     latest = lost.drop_duplicates("_k", keep="last").set_index("_k")  # rows are in (start, connId) order
     r = per.join(latest[["number", "cliName", "hgNum", "hgName", "returned", "returnedAt"]])
+    r = r[~r["returned"] | r["number"].isna()]  # unreturned callers only (includeReturnedCalls off); withheld: never
     withheld = r["number"].isna()
     returned_at = r["returnedAt"].where(~withheld)
     out = pd.DataFrame({

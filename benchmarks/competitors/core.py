@@ -93,24 +93,59 @@ def _measures(d: Dialect) -> str:
 
 
 def sql_by_user(d: Dialect, s: Scope) -> str:
+    """Segments per user; ``answerRate`` leaves out the user's refused segments of calls that a segment of
+    another user (another userNum, or none) answered: per (call, user) the user's answers and refusals, the
+    call's answers in all, and a refusal is "answered elsewhere" when the call has more answers than the
+    user's own."""
     return f"""WITH {seg_cte(d, s)},
 u AS (SELECT "userNum", max("userName") AS "userName", count(*) AS calls, {d.int_("sum(ans)")} AS ans,
         {d.int_("sum(ref)")} AS ref, {d.int_("sum(lost)")} AS lost, {_measures(d)}
-      FROM seg GROUP BY "userNum")
-SELECT "userNum", "userName", calls, ans, ref, lost, ring, "avgRing", "maxRing", talk, "avgTalk", duration,
-  CAST(ans AS DOUBLE PRECISION) / nullif(ans + lost + ref, 0) AS "answerRate",
+      FROM seg GROUP BY "userNum"),
+cu AS (SELECT "connId", "userNum", count(*) FILTER (WHERE ans = 1) AS own, count(*) FILTER (WHERE ref = 1) AS refs
+       FROM seg GROUP BY "connId", "userNum"),
+cc AS (SELECT "connId", sum(own) AS total FROM cu GROUP BY "connId"),
+e AS (SELECT "userNum", sum(CASE WHEN cc.total > cu.own THEN cu.refs ELSE 0 END) AS elsewhere
+      FROM cu JOIN cc USING ("connId") GROUP BY "userNum")
+SELECT u."userNum", "userName", calls, ans, ref, lost, ring, "avgRing", "maxRing", talk, "avgTalk", duration,
+  CAST(ans AS DOUBLE PRECISION) / nullif(ans + lost + ref - e.elsewhere, 0) AS "answerRate",
   CAST(fast AS DOUBLE PRECISION) / nullif(offered, 0) AS "serviceLevel"
-FROM u ORDER BY "userNum" """
+FROM u JOIN e ON u."userNum" IS NOT DISTINCT FROM e."userNum" ORDER BY u."userNum" """
+
+
+def _group_calls(d: Dialect) -> str:
+    """``pc``: one row per hunt group and call with its outcome there (a, lo, r) and ``wait``, the caller's
+    wait in the group: from the call's first segment in the group to the answer there (the first answering
+    segment's start + ring, by (start, docId)), or unanswered there to the end of its last segment there."""
+    end = d.add_seconds("start", "duration")
+    at = d.add_seconds("start", "ring")
+    wait = f'({d.us("coalesce(ans_at, e)")} - {d.us("s")}) / 1e6'
+    if d.name == "duckdb":
+        return f"""
+pa AS (SELECT "hgNum", "connId", max(ans) AS a, max(lost) AS lo, max(ref) AS r, min(start) AS s, max({end}) AS e,
+         arg_min({at}, (start, "docId")) FILTER (WHERE ans = 1) AS ans_at
+       FROM g GROUP BY "hgNum", "connId"),
+pc AS (SELECT "hgNum", "connId", a, lo, r, {wait} AS wait FROM pa)"""
+    return f"""
+pa AS (SELECT "hgNum", "connId", max(ans) AS a, max(lost) AS lo, max(ref) AS r, min(start) AS s, max({end}) AS e
+       FROM g GROUP BY "hgNum", "connId"),
+fa AS (SELECT DISTINCT ON ("hgNum", "connId") "hgNum", "connId", {at} AS ans_at FROM g WHERE ans = 1
+       ORDER BY "hgNum", "connId", start, "docId"),
+pc AS (SELECT "hgNum", "connId", a, lo, r, {wait} AS wait FROM pa LEFT JOIN fa USING ("hgNum", "connId"))"""
 
 
 def sql_by_group(d: Dialect, s: Scope) -> str:
+    """Calls per hunt group; the ring figures and the service level are per call (the wait in the group)."""
     return f"""WITH {seg_cte(d, s)},
-g AS (SELECT * FROM seg WHERE "hgNum" IS NOT NULL),
-pc AS (SELECT "hgNum", "connId", max(ans) AS a, max(lost) AS lo, max(ref) AS r FROM g GROUP BY "hgNum", "connId"),
+g AS (SELECT * FROM seg WHERE "hgNum" IS NOT NULL),{_group_calls(d)},
 c AS (SELECT "hgNum", count(*) AS calls, count(*) FILTER (WHERE a = 1) AS ans,
-        count(*) FILTER (WHERE lo = 1) AS lost, count(*) FILTER (WHERE r = 1 AND a = 0 AND lo = 0) AS ref
+        count(*) FILTER (WHERE lo = 1) AS lost, count(*) FILTER (WHERE r = 1 AND a = 0 AND lo = 0) AS ref,
+        sum(wait) AS ring, avg(wait) FILTER (WHERE a = 1) AS "avgRing", max(wait) AS "maxRing",
+        count(*) FILTER (WHERE a = 1 AND wait <= {SERVICE_LEVEL_SECONDS}) AS fast,
+        count(*) FILTER (WHERE a = 1 OR lo = 1) AS offered
       FROM pc GROUP BY "hgNum"),
-m AS (SELECT "hgNum", max("hgName") AS "hgName", {_measures(d)} FROM g GROUP BY "hgNum")
+m AS (SELECT "hgNum", max("hgName") AS "hgName", sum(CASE WHEN ans = 1 THEN duration - ring ELSE 0 END) AS talk,
+        avg(duration - ring) FILTER (WHERE ans = 1) AS "avgTalk", sum(duration) AS duration
+      FROM g GROUP BY "hgNum")
 SELECT "hgNum", "hgName", calls, ans, ref, lost, ring, "avgRing", "maxRing", talk, "avgTalk", duration,
   CAST(ans AS DOUBLE PRECISION) / nullif(calls, 0) AS "answerRate",
   CAST(fast AS DOUBLE PRECISION) / nullif(offered, 0) AS "serviceLevel"
@@ -236,22 +271,45 @@ def pd_by_user(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
     m = base.join(_pd_measures(df, "userNum"))
     for c in ("ans", "ref", "lost"):
         m[c] = m[c].astype("int64")
-    den = (m["ans"] + m["lost"] + m["ref"]).replace(0, np.nan)
+    # refusals answered elsewhere: per (call, user) the user's answers and refusals; the call's answers in all
+    cu = df.assign(_own=df["ans"].astype("int64"), _refs=df["ref"].astype("int64")).groupby(
+        ["connId", "userNum"], dropna=False).agg(own=("_own", "sum"), refs=("_refs", "sum")).reset_index()
+    total = cu.groupby("connId")["own"].transform("sum")
+    cu["_else"] = cu["refs"].where(total > cu["own"], 0)
+    m["_else"] = cu.groupby("userNum", dropna=False)["_else"].sum()
+    den = (m["ans"] + m["lost"] + m["ref"] - m["_else"]).replace(0, np.nan)
     m["answerRate"] = m["ans"] / den
     m["serviceLevel"] = m["_fast"] / m["_off"].replace(0, np.nan)
-    return m.drop(columns=["_fast", "_off"]).reset_index().sort_values("userNum").reset_index(drop=True)
+    return m.drop(columns=["_fast", "_off", "_else"]).reset_index().sort_values("userNum").reset_index(drop=True)
 
 
 def pd_by_group(df: pd.DataFrame, s: Scope) -> pd.DataFrame:
-    g = df[df["hgNum"].notna()]
-    per = g.groupby(["hgNum", "connId"]).agg(a=("ans", "max"), lo=("lost", "max"), r=("ref", "max")).reset_index()
-    per = per.assign(_a=(per["a"] == 1).astype("int64"), _l=(per["lo"] == 1).astype("int64"),
-                     _r=((per["r"] == 1) & (per["a"] == 0) & (per["lo"] == 0)).astype("int64"))
-    c = per.groupby("hgNum").agg(calls=("connId", "size"), ans=("_a", "sum"), ref=("_r", "sum"), lost=("_l", "sum"))
-    m = c.join(g.groupby("hgNum").agg(hgName=("hgName", "max"))).join(_pd_measures(g, "hgNum"))
+    g = df[df["hgNum"].notna()].sort_values(["hgNum", "connId", "start", "docId"], kind="stable")
+    end = g["start"] + pd.to_timedelta((g["duration"] * 1e6).round().astype("int64"), unit="us")
+    work = g.assign(_e=end)
+    per = work.groupby(["hgNum", "connId"]).agg(a=("ans", "max"), lo=("lost", "max"), r=("ref", "max"),
+                                                s=("start", "min"), e=("_e", "max"))
+    # the first answering segment in the group of each call (rows are in (start, docId) order)
+    answering = work[work["ans"] == 1].drop_duplicates(["hgNum", "connId"]).set_index(["hgNum", "connId"])
+    at = answering["start"] + pd.to_timedelta((answering["ring"] * 1e6).round().astype("int64"), unit="us")
+    per = per.join(at.rename("at"))
+    per["wait"] = (_us(per["at"].fillna(per["e"])) - _us(per["s"])) / 1e6
+    answered = per["a"] == 1
+    per = per.assign(_a=answered.astype("int64"), _l=(per["lo"] == 1).astype("int64"),
+                     _r=((per["r"] == 1) & ~answered & (per["lo"] == 0)).astype("int64"),
+                     _await=per["wait"].where(answered),
+                     _fast=(answered & (per["wait"] <= SERVICE_LEVEL_SECONDS)).astype("int64"),
+                     _off=(answered | (per["lo"] == 1)).astype("int64")).reset_index()
+    c = per.groupby("hgNum").agg(calls=("connId", "size"), ans=("_a", "sum"), ref=("_r", "sum"), lost=("_l", "sum"),
+                                 ring=("wait", "sum"), avgRing=("_await", "mean"), maxRing=("wait", "max"),
+                                 _fast=("_fast", "sum"), _off=("_off", "sum"))
+    seg = _pd_measures(g, "hgNum")[["talk", "avgTalk", "duration"]]
+    m = c.join(g.groupby("hgNum").agg(hgName=("hgName", "max"))).join(seg)
     m["answerRate"] = m["ans"] / m["calls"].replace(0, np.nan)
     m["serviceLevel"] = m["_fast"] / m["_off"].replace(0, np.nan)
-    return m.drop(columns=["_fast", "_off"]).reset_index().sort_values("hgNum").reset_index(drop=True)
+    cols = ["hgName", "calls", "ans", "ref", "lost", "ring", "avgRing", "maxRing", "talk", "avgTalk", "duration",
+            "answerRate", "serviceLevel"]
+    return m[cols].reset_index().sort_values("hgNum").reset_index(drop=True)
 
 
 def pd_by_time(template: str) -> Callable[[pd.DataFrame, Scope], pd.DataFrame]:
@@ -314,9 +372,11 @@ CASES: dict[str, Case] = {
     "CallList": Case("CallList", "list", sql_call_list, pd_call_list,
                      ("ans", "lost", "ring", "duration", "segments"), scopes=("ws",)),
     "CallSummaryByUser": Case("CallSummaryByUser", "aggregate", sql_by_user, pd_by_user,
-                              ("calls", "ans", "ref", "lost", "ring", "talk", "duration", "maxRing")),
+                              ("calls", "ans", "ref", "lost", "ring", "talk", "duration", "maxRing", "answerRate",
+                               "serviceLevel")),
     "CallSummaryByHuntGroup": Case("CallSummaryByHuntGroup", "aggregate", sql_by_group, pd_by_group,
-                                   ("calls", "ans", "ref", "lost", "ring", "talk", "duration", "maxRing")),
+                                   ("calls", "ans", "ref", "lost", "ring", "talk", "duration", "maxRing", "avgRing",
+                                    "answerRate", "serviceLevel")),
     # the whole-table scope for one of the four (they share the call rollup and the sweep): time
     **{name: Case(name, "aggregate", sql_by_time(name), pd_by_time(name), _TIME_CHECKS,
                   scopes=("ws", "all") if name == "CallsByDate" else ("ws",)) for name in TIME_KEYS},

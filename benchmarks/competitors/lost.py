@@ -16,6 +16,8 @@ template parameters plus ``params``):
   workspace filter too): its outgoing segments, and its incoming calls rolled up on their own (grouped
   by connId over those segments alone: a call that began in the period contributes its later segments
   as a separate contact, timed at the first of them); those segments never make a lost call;
+* ``UnreturnedLostCalls`` lists the callers whose last lost call was not returned (``includeReturnedCalls``
+  is off by default); the withheld row, never returned, is always listed;
 * ``ignoreAbandonedCalls`` / ``ignoreShortAnsweredCalls`` are off by default: no segment is dropped.
 """
 
@@ -156,7 +158,7 @@ SELECT num AS cli, "cliName", {d.int_("CASE WHEN num IS NULL THEN 1 ELSE 0 END")
   {d.int_("attempts")} AS attempts, {d.local("f_at", s.tz)} AS "firstAttempt",
   {d.local("l_at", s.tz)} AS "lastAttempt", {d.int_("CASE WHEN back_at IS NULL THEN 0 ELSE 1 END")} AS returned,
   {d.local("back_at", s.tz)} AS "returnedAt", {_seconds(d, "l_at", "back_at")} AS "timeToReturn", "hgNum", "hgName"
-FROM who ORDER BY withheld, cli"""
+FROM who WHERE back_at IS NULL ORDER BY withheld, cli"""
 
 
 def sql_revenue(d: Dialect, s: Scope) -> str:

@@ -485,7 +485,7 @@ KEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "CallsByDate": ("date", "calls", "ans", "lost", "ring", "talk", "peakConcurrent"),
     "RingTimeDistribution": ("upTo", "answered", "lost", "cumulativeAnswered", "serviceLevel"),
     "CallDurationDistribution": ("from", "upTo", "calls", "share"),
-    "UnreturnedLostCalls": ("cli", "cliName", "attempts", "lastAttempt", "returned", "timeToReturn", "hgName"),
+    "UnreturnedLostCalls": ("cli", "cliName", "attempts", "lastAttempt", "hgName"),
     "LostCallRevenue": ("hgName", "total", "lostCalls", "callers", "unreturned", "estimatedRevenueLost"),
     "TrunkUtilisation": ("start", "peakConcurrent", "avgConcurrent", "utilisation", "erlangs", "busyHour"),
     "CallsByAccountCode": ("accountCode", "label", "calls", "ans", "duration"),
@@ -632,9 +632,13 @@ def serve(
     data_dir: DataDir = None,
 ) -> None:
     """Serve both APIs, with report workers in-process."""
+    from callboard.api.server import PortInUse
     from callboard.api.server import serve as serve_app
 
-    serve_app(_settings(data_dir), host, port)
+    try:
+        serve_app(_settings(data_dir), host, port)
+    except PortInUse as exc:
+        raise _fail(str(exc), 1) from None
 
 
 @app.command()

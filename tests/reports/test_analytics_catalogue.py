@@ -1,5 +1,5 @@
-"""The analytics templates are in the published catalogue with their fields, and docs/templates.md
-defines each of them and names every field."""
+"""The analytics templates (and the summaries, whose figures docs/templates.md defines too) are in the
+published catalogue with their fields, and docs/templates.md defines each of them and names every field."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from pathlib import Path
 from callboard.reports.templates import TEMPLATES, catalogue
 
 ANALYTICS = {
+    # the summaries' figures are defined there too (the rest of the summaries in docs/reports.md)
+    "CallSummaryByHuntGroup": {"calls", "ans", "ref", "lost", "ring", "avgRing", "maxRing", "answerRate",
+                               "serviceLevel", "legRing", "avgLegRing", "maxLegRing", "legServiceLevel"},
+    "CallSummaryByUser": {"calls", "ans", "ref", "lost", "answeredElsewhere", "answerRate", "answerRateAllRings",
+                          "serviceLevel"},
     "RingTimeDistribution": {"upTo", "answered", "lost", "cumulativeAnswered", "serviceLevel"},
     "CallDurationDistribution": {"calls", "share"},
     "UnreturnedLostCalls": {"cli", "attempts", "firstAttempt", "lastAttempt", "returned", "returnedAt",

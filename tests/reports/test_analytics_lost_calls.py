@@ -50,8 +50,29 @@ def loaded() -> Iterator[tuple[Warehouse, str]]:
 
 
 def test_unreturned_lost_calls(loaded: tuple[Warehouse, str], tmp_path: Path) -> None:
+    """By default only the callers whose last lost call was not returned are listed: of the eight
+    callers below (worked out with includeReturnedCalls), A, C and G were returned, which leaves B, D,
+    E, F and the withheld row (never returned: there is no number to call back) -- attempts
+    1 + 2 + 1 + 1 + 2 = 7, returned 0."""
     wh, ws = loaded
     result, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB")
+    assert [r.get("cli") for r in got] == ["+441632960001", "+441632960002", "+441632960003", "+441632960004", None]
+    assert all(r["returned"] == 0 and "returnedAt" not in r and "timeToReturn" not in r for r in got)
+    assert result.summary == {"attempts": 7, "returned": 0}
+    # the rows are those of the full list below, unchanged
+    _, every = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", includeReturnedCalls=True)
+    assert got == [r for r in every if r["returned"] == 0]
+    # a result filter on returned = 1 finds nothing unless the returned callers are included
+    returned = [{"fieldName": "returned", "operator": "=", "values": [1]}]
+    assert run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", filterConditions=returned)[1] == []
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", filterConditions=returned,
+                 includeReturnedCalls=True)
+    assert [r["cli"] for r in got] == ["+33123456789", "+441632960005", "+447977502880"]
+
+
+def test_unreturned_lost_calls_including_returned(loaded: tuple[Warehouse, str], tmp_path: Path) -> None:
+    wh, ws = loaded
+    result, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", includeReturnedCalls=True)
     # one row per normal number, sorted by (withheld, cli); local (BST) times
     assert [r.get("cli") for r in got] == ["+33123456789", "+441632960001", "+441632960002", "+441632960003",
                                           "+441632960004", "+441632960005", "+447977502880", None]
@@ -95,18 +116,28 @@ def test_unreturned_lost_calls_settings(loaded: tuple[Warehouse, str], tmp_path:
     # ignoreAbandonedCalls drops E1 (ring 3 < 5): E's row goes; ignoreShortAnsweredCalls drops I1
     # (talk 20 − 5 = 15 < 20), the only evidence A was returned
     _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", ignoreAbandonedCalls=True,
-                 ignoreShortAnsweredCalls=True)
+                 ignoreShortAnsweredCalls=True, includeReturnedCalls=True)
     rows_by = by(got, "cli")
     assert "+441632960003" not in rows_by and len(got) == 7
     assert (rows_by["+447977502880"]["attempts"], rows_by["+447977502880"]["returned"]) == (2, 0)
+    # by default: A is now unreturned and listed, beside B, D, F and the withheld row (E is gone)
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", ignoreAbandonedCalls=True,
+                 ignoreShortAnsweredCalls=True)
+    assert [r.get("cli") for r in got] == ["+441632960001", "+441632960002", "+441632960004", "+447977502880",
+                                          None]
     # a 10-minute window: C (5 min) still returned, G (40 min) no longer
-    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="+44", callbackWindowHours=1 / 6)
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="+44", callbackWindowHours=1 / 6,
+                 includeReturnedCalls=True)
     rows_by = by(got, "cli")
     assert (rows_by["+33123456789"]["returned"], rows_by["+441632960005"]["returned"]) == (1, 0)
     assert rows_by["+447977502880"]["returned"] == 0  # I1 came 20 min after A2
+    # by default G and A are listed (unreturned within 10 minutes), C is not
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="+44", callbackWindowHours=1 / 6)
+    assert {"+441632960005", "+447977502880"} <= {r.get("cli") for r in got}
+    assert "+33123456789" not in {r.get("cli") for r in got}
     # without countryCode only written-international numbers are comparable: "07977502880" is another
     # caller than "+447977502880", and "447977502880" (I1) matches neither
-    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls")
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", includeReturnedCalls=True)
     rows_by = by(got, "cli")
     assert (rows_by["+447977502880"]["attempts"], rows_by["+447977502880"]["returned"]) == (1, 0)
     assert (rows_by["07977502880"]["attempts"], rows_by["07977502880"]["returned"]) == (1, 0)
@@ -151,7 +182,8 @@ def test_call_backs_after_the_period_end(tmp_path: Path) -> None:
     wh = DuckDBWarehouse.open(None)
     ws = load(wh, after_period_rows())
     day = ONE_DAY
-    result, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day)
+    result, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day,
+                      includeReturnedCalls=True)
     back = {r["cli"]: (r["attempts"], r["lastAttempt"], r["returned"], r.get("returnedAt"), r.get("timeToReturn"))
             for r in got}
     assert back == {
@@ -170,8 +202,16 @@ def test_call_backs_after_the_period_end(tmp_path: Path) -> None:
     assert [(r.get("hgNum"), r["lostCalls"], r["callers"], r["unreturned"], r["estimatedRevenueLost"])
             for r in got] == [("200", 5, 5, 2, 50.0), (None, 5, 5, 2, 50.0)]
     # a shorter window: only L1 (45 min) and L5 (11 min) are still returned
-    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day, callbackWindowHours=1)
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day, callbackWindowHours=1,
+                 includeReturnedCalls=True)
     assert sorted(r["cli"] for r in got if r["returned"]) == ["+441632960101", "+441632960105"]
+    # by default only the unreturned callers: L3 and L4 with the 24 h window (1 + 1 attempts), and with
+    # a 1 h window L2 (returned after 10 h) too
+    result, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day)
+    assert [r["cli"] for r in got] == ["+441632960103", "+441632960104"]
+    assert result.summary == {"attempts": 2, "returned": 0}
+    _, got = run(wh, ws, tmp_path, "UnreturnedLostCalls", countryCode="GB", metadata=day, callbackWindowHours=1)
+    assert [r["cli"] for r in got] == ["+441632960102", "+441632960103", "+441632960104"]
     wh.close()
 
 

@@ -1,6 +1,6 @@
-"""The analytics templates give the same rows on Spark as on DuckDB (whose answers the other
-``test_analytics_*`` modules check by hand). One Spark workspace holds all four hand-built datasets'
-segments (ids prefixed per dataset), so Spark runs few, small jobs."""
+"""The analytics templates and the summaries give the same rows on Spark as on DuckDB (whose answers
+the other ``test_analytics_*`` modules and ``test_summaries.py`` check by hand). One Spark workspace
+holds every hand-built dataset's segments (ids prefixed per dataset), so Spark runs few, small jobs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from callboard.warehouse import DuckDBWarehouse, Warehouse
 from tests.support.analytics import load, run
-from tests.support.datasets import distributions, lost_calls, trunks, usage
+from tests.support.datasets import distributions, lost_calls, summaries, trunks, usage
 
 pytestmark = pytest.mark.spark
 
@@ -26,12 +26,13 @@ def _prefixed(prefix: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 ALL_ROWS = [*_prefixed("l-", lost_calls.rows()), *_prefixed("a-", lost_calls.after_period_rows()),
             *_prefixed("d-", distributions.rows()),
-            *_prefixed("t-", trunks.rows()), *_prefixed("u-", usage.rows())]
+            *_prefixed("t-", trunks.rows()), *_prefixed("u-", usage.rows()), *_prefixed("s-", summaries.rows())]
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("RingTimeDistribution", {"ringDurationThresholds": [20, 10, 30, 20], "ignoreAbandonedCalls": True}),
     ("CallDurationDistribution", {"durationGroupPeriodInSeconds": 40}),
     ("UnreturnedLostCalls", {"countryCode": "GB"}),
+    ("UnreturnedLostCalls", {"countryCode": "GB", "includeReturnedCalls": True}),
     # a one-day period: call-backs after its end
     ("UnreturnedLostCalls", {"countryCode": "GB", "metadata": lost_calls.ONE_DAY}),
     ("LostCallRevenue", {"countryCode": "GB", "incomingEstimatedRevenue": 500, "incomingCallsPerSale": 4}),
@@ -39,6 +40,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("CallsByAccountCode", {"accountCodeLabels": {"1001": "Sales calls"}}),
     ("CallingUsage", {"ignoreShortAnsweredCalls": True}),
     ("CallingDetailedCallHistory", {"countryCode": "GB"}),
+    # the summaries' per-call waits and answered-elsewhere rings (test_summaries.py; segments without a user)
+    ("CallSummaryByUser", {}),
+    ("CallSummaryByHuntGroup", {"ringDurationThresholds": [25, 50]}),
 ]
 
 

@@ -53,7 +53,7 @@ def test_seed_request_echo_has_the_seed_shape() -> None:
                     date_created=datetime(2025, 9, 22, 15, 27, 40, 194614, tzinfo=UTC))
     # every key of the seed, in the seed's nesting (we add only our documented extra settings)
     extra = set(echo) - set(seed)
-    assert extra == {"shortAbandonSeconds", "shortCallSeconds", "callbackWindowHours"}
+    assert extra == {"shortAbandonSeconds", "shortCallSeconds", "callbackWindowHours", "includeReturnedCalls"}
     for key, value in seed.items():
         if key == "filterConditions":
             continue
@@ -87,6 +87,7 @@ def test_defaults_are_filled_and_echoed() -> None:
                 "ignoreShortAnsweredCalls": False, "shortCallSeconds": 20.0, "accountCodeLabels": {},
                 "ringDurationThresholds": [float(x) for x in range(10, 121, 10)],
                 "durationGroupPeriodInSeconds": 60, "totalTrunks": 0, "callbackWindowHours": 24.0,
+                "includeReturnedCalls": False,
                 "ignoreDisplayFields": False, "childDisplayFields": [], "filterConditions": []}
     for key, value in expected.items():
         assert echo[key] == value, key
@@ -167,6 +168,7 @@ BAD: list[tuple[dict[str, Any], str, str | None]] = [
     ({"unknownSetting": 1}, "unknownSetting", "callRatePeriod"),
     ({"priorityLevel": 7}, "priorityLevel", "2"),
     ({"rowLimit": "many"}, "rowLimit", None),
+    ({"includeReturnedCalls": "yes"}, "includeReturnedCalls", None),
 ]
 
 

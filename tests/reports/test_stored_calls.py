@@ -105,12 +105,19 @@ PERIODS = [(DAY.replace(hour=10), DAY.replace(hour=14)), (DAY.replace(hour=9), D
            (DAY, DAY + timedelta(days=1))]
 
 
+# settings that change what a template reads, run both ways too
+SETTINGS: dict[str, dict[str, Any]] = {"UnreturnedLostCalls": {"includeReturnedCalls": True}}
+
+
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 def test_every_template_reads_the_same_rows_from_stored_calls(wh: Warehouse, template: str) -> None:
     ws = load(wh, day_rows())
-    for lo, hi in PERIODS:
-        stored, rolled = both_ways(wh, ws, _request(template, lo, hi, callbackWindowHours=1))
-        assert stored == rolled, (lo, hi)
+    for extra in ({}, SETTINGS.get(template)):
+        if extra is None:
+            continue
+        for lo, hi in PERIODS:
+            stored, rolled = both_ways(wh, ws, _request(template, lo, hi, callbackWindowHours=1, **extra))
+            assert stored == rolled, (lo, hi, extra)
 
 
 def test_a_cut_call_counts_only_its_segments_in_the_period(wh: Warehouse) -> None:
@@ -223,6 +230,7 @@ def test_random_calls_and_periods_give_the_same_rows(wh: Warehouse, calls: list[
     ws = load(wh, _random_rows(calls))
     lo = DAY.replace(hour=8) + timedelta(minutes=bounds[0])
     hi = lo + timedelta(minutes=bounds[1])
-    for template in ("CallList", "RingTimeDistribution", "UnreturnedLostCalls", "CallsByHourOfDay"):
-        stored, rolled = both_ways(wh, ws, _request(template, lo, hi, callbackWindowHours=1))
-        assert stored == rolled, template
+    for template, extra in (("CallList", {}), ("RingTimeDistribution", {}), ("UnreturnedLostCalls", {}),
+                            ("UnreturnedLostCalls", {"includeReturnedCalls": True}), ("CallsByHourOfDay", {})):
+        stored, rolled = both_ways(wh, ws, _request(template, lo, hi, callbackWindowHours=1, **extra))
+        assert stored == rolled, (template, extra)

@@ -143,10 +143,13 @@ def test_summary_by_user(loaded: Loaded, tmp_path: Path) -> None:
     by = {r["userNum"]: r for r in rows}
     # Alice 101: s1a ref, s2 ans (ring 10), s3 lost, s6 lost, s8 ans (ring 6)
     # ring 15+10+3+8+6 = 42; avgRing (10+6)/2 = 8; talk 240+60 = 300, avg 150; duration 15+250+3+8+66 = 342;
-    # answerRate 2/(2+2+1) = 0.4; serviceLevel (ring ≤ 10: s2, s8) 2 / (2 ans + 2 lost) = 0.5
+    # s1a's call C1 was answered by Bob (s1b), another user: answeredElsewhere 1, so
+    # answerRate 2/(2+2+1−1) = 0.5; answerRateAllRings counts every ring: 2/(2+2+1) = 0.4;
+    # serviceLevel (ring ≤ 10: s2, s8) 2 / (2 ans + 2 lost) = 0.5
     assert by["101"] == {"userNum": "101", "userName": "Alice", "calls": 5, "ans": 2, "ref": 1, "lost": 2,
-                         "ring": 42.0, "avgRing": 8.0, "maxRing": 15.0, "talk": 300.0, "avgTalk": 150.0,
-                         "duration": 342.0, "answerRate": 0.4, "serviceLevel": 0.5}
+                         "answeredElsewhere": 1, "ring": 42.0, "avgRing": 8.0, "maxRing": 15.0, "talk": 300.0,
+                         "avgTalk": 150.0, "duration": 342.0, "answerRate": 0.5, "answerRateAllRings": 0.4,
+                         "serviceLevel": 0.5}
     # Bob 102: s1b (ring 5, talk 120), s4 (ring 4, talk 10), s7 (ring 12, talk 300), all answered
     # ring 21, avg 7; talk 430, avg 143.33; duration 125+14+312 = 451; SL: s1b, s4 ≤ 10 → 2/3
     b = by["102"]
@@ -158,16 +161,17 @@ def test_summary_by_user(loaded: Loaded, tmp_path: Path) -> None:
     assert (c["calls"], c["ans"], c["ring"], c["avgRing"], c["talk"], c["avgTalk"], c["duration"],
             c["serviceLevel"]) == (2, 2, 7.0, 3.5, 85.0, 42.5, 92.0, 1.0)
     assert result.summary == {"ans": 7, "ref": 1, "lost": 2, "ring": 70.0, "duration": 885.0, "calls": 10,
-                              "talk": 815.0}
+                              "talk": 815.0, "answeredElsewhere": 1}
     if not more(loaded):
         return
-    # ignoreAbandonedCalls: Alice loses s3 → calls 4, lost 1, answerRate 2/4, SL 2/3;
-    # result filter calls >= 3 keeps Alice (4) and Bob (3)
+    # ignoreAbandonedCalls: Alice loses s3 → calls 4, lost 1, answerRate 2/(2+1+1−1) = 2/3
+    # (every ring: 2/4), SL 2/3; result filter calls >= 3 keeps Alice (4) and Bob (3)
     _, rows = run(loaded, tmp_path, "CallSummaryByUser", ignoreAbandonedCalls=True,
                   filterConditions=[{"fieldName": "calls", "operator": ">=", "values": [3]}])
     by = {r["userNum"]: r for r in rows}
     assert set(by) == {"101", "102"}
-    assert (by["101"]["calls"], by["101"]["lost"], by["101"]["answerRate"]) == (4, 1, 0.5)
+    assert (by["101"]["calls"], by["101"]["lost"], by["101"]["answerRateAllRings"]) == (4, 1, 0.5)
+    assert by["101"]["answerRate"] == pytest.approx(2 / 3)
     assert by["101"]["serviceLevel"] == pytest.approx(2 / 3)
 
 
@@ -177,19 +181,25 @@ def test_summary_by_hunt_group(loaded: Loaded, tmp_path: Path) -> None:
     assert set(by) == {"200", "300"}  # segments without a group are not a group
     # Sales 200: s1a (C1 ref, ring 15), s3 (C3 lost, ring 3), s7 (C7 ans, ring 12, talk 300),
     # s8 (C8 ans, ring 6, talk 60): calls {C1,C3,C7,C8} = 4; ans C7,C8 = 2; lost C3 = 1;
-    # ref C1 (refused here, not answered/lost here) = 1; ring 36; avgRing (12+6)/2 = 9; talk 360;
-    # duration 15+3+312+66 = 396; answerRate 2/4; SL: answered ring ≤ 10 = s8 → 1 / (2 + 1)
+    # ref C1 (refused here, not answered/lost here) = 1; talk 360; duration 15+3+312+66 = 396; answerRate 2/4.
+    # Each call has one segment in Sales, so its wait there is that segment's: C1 15 (to s1a's end, then
+    # it left for Support), C3 3 (lost), C7 12, C8 6 (answered at start + ring) → ring 36, avgRing
+    # (12+6)/2 = 9, maxRing 15, SL: answered within 10 s = C8 → 1 ÷ (2 answered + 1 lost); the per-leg
+    # figures are the same numbers here
     s = by["200"]
-    assert {k: v for k, v in s.items() if k != "serviceLevel"} == {
+    assert {k: v for k, v in s.items() if k not in ("serviceLevel", "legServiceLevel")} == {
         "hgNum": "200", "hgName": "Sales", "calls": 4, "ans": 2, "ref": 1, "lost": 1, "ring": 36.0,
-        "avgRing": 9.0, "maxRing": 15.0, "talk": 360.0, "avgTalk": 180.0, "duration": 396.0, "answerRate": 0.5}
-    assert s["serviceLevel"] == pytest.approx(1 / 3)
-    # Support 300: s1b (C1 ans, ring 5, talk 120), s6 (C6 lost, ring 8): calls 2, ans 1, lost 1,
-    # ring 13, avgRing 5, talk 120, duration 133, answerRate 1/2, SL 1/(1+1)
+        "avgRing": 9.0, "maxRing": 15.0, "talk": 360.0, "avgTalk": 180.0, "duration": 396.0, "answerRate": 0.5,
+        "legRing": 36.0, "avgLegRing": 9.0, "maxLegRing": 15.0}
+    assert s["serviceLevel"] == s["legServiceLevel"] == pytest.approx(1 / 3)
+    # Support 300: s1b (C1 ans, ring 5, talk 120), s6 (C6 lost, ring 8): calls 2, ans 1, lost 1, talk 120,
+    # duration 133, answerRate 1/2. C1 enters Support at 09:00:15 (its 15 s in Sales are Sales') and is
+    # answered 5 s later; C6 waits 8 s → ring 13, avgRing 5, maxRing 8, SL 1/(1+1); legs the same
     p = by["300"]
     assert (p["calls"], p["ans"], p["ref"], p["lost"], p["ring"], p["avgRing"], p["maxRing"], p["talk"],
             p["duration"], p["answerRate"], p["serviceLevel"]) == (2, 1, 0, 1, 13.0, 5.0, 8.0, 120.0, 133.0,
                                                                    0.5, 0.5)
+    assert (p["legRing"], p["avgLegRing"], p["maxLegRing"], p["legServiceLevel"]) == (13.0, 5.0, 8.0, 0.5)
 
 
 FIELDS = ("calls", "segments", "ans", "lost", "ring", "talk", "peakConcurrent")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import threading
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -66,8 +67,26 @@ def configure_logging(log_format: str = "text", stream: IO[str] | None = None) -
     return handler
 
 
+class PortInUse(Exception):
+    """The address to listen on is taken (the message says what to do)."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse at once, in one line, an address something else listens on -- before the warehouse is
+    opened and uvicorn buries the error among its start-up lines."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}. Another server (perhaps "
+                            f"`callboard demo`) uses it: stop it, or choose another port with --port.") from None
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the API with uvicorn; ``settings.workers`` report workers run in the same process."""
+    check_port(host, port)
     configure_logging(settings.log_format)
     as_json = settings.log_format == "json"
     app = create_app(settings, announce=not as_json)

@@ -127,6 +127,7 @@ class RequestBody(_Strict):
     locale: str | None = None
     totalTrunks: int = Field(0, ge=0, le=1_000_000)
     callbackWindowHours: float = Field(24, gt=0, le=24 * 366)
+    includeReturnedCalls: StrictBool = False  # UnreturnedLostCalls: also list callers who were returned
 
     @field_validator("pageSize")
     @classmethod

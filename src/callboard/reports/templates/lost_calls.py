@@ -16,6 +16,9 @@ never returned (there is no number to call back).
 Lost calls come from the period alone, but contacts are also read in the ``callbackWindowHours``
 after its end (:meth:`_SeesCallBacks.lookahead_seconds`), so a late lost call returned the next
 morning counts as returned.
+
+``UnreturnedLostCalls`` lists the callers whose last lost call was not returned (and the withheld
+row); ``includeReturnedCalls`` lists the returned ones too. ``LostCallRevenue`` counts every caller.
 """
 
 from __future__ import annotations
@@ -256,8 +259,9 @@ class _SeesCallBacks(Template):
 
 class UnreturnedLostCalls(_SeesCallBacks):
     name = "UnreturnedLostCalls"
-    description = ("One row per caller number with lost incoming calls: how often and when they tried, and "
-                   "whether their last lost call was returned within callbackWindowHours.")
+    description = ("One row per caller number whose last lost incoming call was not returned within "
+                   "callbackWindowHours (with includeReturnedCalls, every caller with lost calls): how often and "
+                   "when they tried.")
     kind = "aggregate"
     key = ("withheld", "cli")
     fields = (
@@ -273,7 +277,7 @@ class UnreturnedLostCalls(_SeesCallBacks):
         TemplateField("returned", "flag", "Returned", True,
                       description="1 when the last lost call was returned: an outgoing call to the number or an "
                                   "answered incoming call from it, after its start and within "
-                                  "callbackWindowHours."),
+                                  "callbackWindowHours. Such callers are listed only with includeReturnedCalls."),
         TemplateField("returnedAt", "timestamp", "Returned at", description="Start of the first such contact."),
         TemplateField("timeToReturn", "float", "Time to return (s)",
                       description="returnedAt − lastAttempt in seconds."),
@@ -284,6 +288,8 @@ class UnreturnedLostCalls(_SeesCallBacks):
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
         c = lost_calls(segments, req, ctx).callers
+        if not req.request.includeReturnedCalls:
+            c = c.filter(c.returnedAt.isnull())  # the withheld row is never returned: always listed
         withheld = c.number.isnull()
         return c.select(
             cli=c.number, cliName=c.cliName, withheld=flag(withheld), attempts=c.attempts,
