@@ -151,19 +151,23 @@ class CallSummaryByUser(Template):
     )
 
     def build(self, segments: ir.Table, req: ResolvedRequest, ctx: BuildContext) -> ir.Table:
-        answers = _call_answers(segments)
-        # each segment with its call's answers (a hash join on connId, never null): refusals another
-        # user answered are told apart per segment, then everything is one aggregation per user
-        s = segments.left_join(answers, "connId")
+        s = segments
         agg = s.group_by("userNum").aggregate(
             userName=s.userName.max(),
             calls=s.count(),
             ans=s.ans.cast("int64").sum(),
             ref=s.ref.cast("int64").sum(),
             lost=s.lost.cast("int64").sum(),
-            answeredElsewhere=count_where(s, _answered_elsewhere(s)),
             **_segment_measures(s, req.service_level_threshold),
         )
+        # Only refusals can have been answered elsewhere: just they meet the answers of their calls
+        # (hash joins on connId, never null), counted per user, then joined to the users' rows (a
+        # handful) -- rather than every segment joined to every answered call.
+        refused = s.filter(s.ref == 1).select("connId", "userNum", "ref")
+        r = refused.join(_call_answers(s.semi_join(refused, "connId")), "connId")
+        elsewhere = r.group_by("userNum").aggregate(_else=count_where(r, _answered_elsewhere(r)))
+        agg = agg.left_join(elsewhere, agg.userNum.identical_to(elsewhere.userNum)).drop("userNum_right")
+        agg = agg.mutate(answeredElsewhere=ibis.coalesce(agg._else, 0)).drop("_else")
         return agg.mutate(
             answerRate=ratio(agg.ans, agg.ans + agg.lost + agg.ref - agg.answeredElsewhere),
             answerRateAllRings=ratio(agg.ans, agg.ans + agg.lost + agg.ref),
