@@ -52,7 +52,8 @@ WEBEX_SCOPES = [*ALL_SCOPES, "spark-admin:reports_read", "spark-admin:reports_wr
 
 
 def _settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, admin_token=ADMIN, workers=0, rate_limit_per_minute=0)
+    return Settings(data_dir=data_dir, admin_token=ADMIN, workers=0, rate_limit_per_minute=0,
+                    backup_dir=data_dir.parent / "backups")
 
 
 def _org(seed: int, users: int, days: int, start: dt.date) -> pa.Table:
@@ -147,9 +148,9 @@ def test_a_backup_during_an_import_restores_to_identical_reports(source: dict[st
     thread.start()
     while len(committed) < 5 and thread.is_alive():
         time.sleep(0.005)
-    dest = tmp_path / "backup"
+    dest = source["settings"].backup_dir / "backup"
     began = time.monotonic()
-    answer = api.client.post(f"{V}/admin/backup", json={"path": str(dest)}, headers=api.auth(ADMIN))
+    answer = api.client.post(f"{V}/admin/backup", json={"name": "backup"}, headers=api.auth(ADMIN))
     ended = time.monotonic()
     stop.set()
     thread.join()
@@ -221,20 +222,29 @@ def test_the_endpoint_is_for_system_administrators_and_refuses_bad_targets(sourc
                                                                            tmp_path: Path) -> None:
     api: Api = source["api"]
     url = f"{V}/admin/backup"
-    assert api.client.post(url, json={"path": str(tmp_path / "b")}, headers=api.auth(source["token"])).status_code \
-        == 403
-    assert api.client.post(url, json={"path": "relative/b"}, headers=api.auth(ADMIN)).status_code == 400
-    (tmp_path / "full").mkdir()
-    (tmp_path / "full" / "x").write_text("x")
-    r = api.client.post(url, json={"path": str(tmp_path / "full")}, headers=api.auth(ADMIN))
+    folder: Path = source["settings"].backup_dir
+    assert api.client.post(url, json={"name": "b"}, headers=api.auth(source["token"])).status_code == 403
+    # the server writes only inside its CALLBOARD_BACKUP_DIR: a name, never a path
+    for bad in ("../b", "/tmp/b", "a/b", "", "x" * 101, "b\x00"):
+        r = api.client.post(url, json={"name": bad}, headers=api.auth(ADMIN))
+        assert 400 <= r.status_code < 500 and r.status_code != 403, (bad, r.status_code)
+        assert "name" in r.text, r.text
+    assert api.client.post(url, json={"path": str(tmp_path / "b")}, headers=api.auth(ADMIN)).status_code in (400, 422)
+    (folder / "full").mkdir(parents=True)
+    (folder / "full" / "x").write_text("x")
+    r = api.client.post(url, json={"name": "full"}, headers=api.auth(ADMIN))
     assert r.status_code == 400 and "not empty" in r.json()["message"]
-    inside = source["settings"].data_dir / "backup"
-    r = api.client.post(url, json={"path": str(inside)}, headers=api.auth(ADMIN))
-    assert r.status_code == 400 and "outside the data folder" in r.json()["message"]
     with backup._running:  # one backup at a time
-        r = api.client.post(url, json={"path": str(tmp_path / "b")}, headers=api.auth(ADMIN))
+        r = api.client.post(url, json={"name": "b"}, headers=api.auth(ADMIN))
     assert r.status_code == 409
-    assert not (tmp_path / "b").exists()
+    assert not (folder / "b").exists() and not (tmp_path / "b").exists()
+    # without a backup folder the server takes no backups through the API at all
+    api.app.state.ctx.settings.backup_dir = None
+    try:
+        r = api.client.post(url, json={"name": "b"}, headers=api.auth(ADMIN))
+    finally:
+        api.app.state.ctx.settings.backup_dir = folder
+    assert r.status_code == 403 and "CALLBOARD_BACKUP_DIR" in r.json()["message"]
 
 
 def test_a_backup_killed_midway_leaves_nothing_restore_accepts(source: dict[str, Any], tmp_path: Path) -> None:
@@ -332,7 +342,7 @@ def test_without_a_server_the_backup_opens_the_files_itself_and_refuses_while_on
     source["app"].state.ctx.close()
     holder = _hold(settings.calls_path)
     try:
-        with pytest.raises(WarehouseInUse, match="callboard backup DIR --url"):
+        with pytest.raises(WarehouseInUse, match="callboard backup NAME --url"):
             create_backup(settings, tmp_path / "refused")
     finally:
         holder.kill()
@@ -373,7 +383,7 @@ def test_the_command_line_goes_through_a_running_server(source: dict[str, Any], 
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "CALLBOARD_DATA_DIR": str(settings.data_dir), "CALLBOARD_ADMIN_TOKEN": ADMIN,
-           "CALLBOARD_WORKERS": "0"}
+           "CALLBOARD_WORKERS": "0", "CALLBOARD_BACKUP_DIR": str(tmp_path)}
     server = subprocess.Popen([sys.executable, "-m", "callboard.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     runner = CliRunner()
@@ -387,13 +397,13 @@ def test_the_command_line_goes_through_a_running_server(source: dict[str, Any], 
                 assert server.poll() is None and time.monotonic() < deadline
                 time.sleep(0.2)
         data = ["--data-dir", str(settings.data_dir)]
-        done = runner.invoke(cli, ["backup", str(tmp_path / "b"), "--url", f"http://127.0.0.1:{port}",
-                                   "--token", ADMIN, *data])
+        done = runner.invoke(cli, ["backup", "b", "--url", f"http://127.0.0.1:{port}", *data],
+                             env={"CALLBOARD_ADMIN_TOKEN": ADMIN})
         assert done.exit_code == 0, done.output
         assert done.output.strip().splitlines()[-1] == str(tmp_path / "b")
         assert read_manifest(tmp_path / "b")["source"]["via"] == "server"
-        refused = runner.invoke(cli, ["backup", str(tmp_path / "c"), "--token", "x" * 20, *data])
-        assert refused.exit_code != 0 and "running server holds the warehouse" in refused.output
+        refused = runner.invoke(cli, ["backup", str(tmp_path / "c"), *data], env={"CALLBOARD_ADMIN_TOKEN": ADMIN})
+        assert refused.exit_code != 0 and "callboard backup NAME --url" in " ".join(refused.output.split())
         assert not (tmp_path / "c" / "manifest.json").exists()
     finally:
         server.terminate()

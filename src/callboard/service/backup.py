@@ -181,8 +181,9 @@ def _opened_warehouse(settings: Settings) -> Iterator[Warehouse]:
             raise
         raise WarehouseInUse(
             f"Another process holds {settings.calls_path} (DuckDB lets one process open it): a running "
-            "`callboard serve` takes the backup itself; ask it with `callboard backup DIR --url "
-            "http://HOST:PORT` and a system administrator token (--token or CALLBOARD_ADMIN_TOKEN).",
+            "`callboard serve` takes the backup itself into its CALLBOARD_BACKUP_DIR; ask it with "
+            "`callboard backup NAME --url http://HOST:PORT` and a system administrator token "
+            "(CALLBOARD_ADMIN_TOKEN).",
             [str(exc).splitlines()[0]],
         ) from None
     try:
@@ -281,13 +282,20 @@ def _back_up_keys(settings: Settings, dest: Path) -> dict[str, Any]:
     return keys
 
 
-def backup_via_server(url: str, token: str, dest: Path, *, timeout: float = 24 * 3600) -> dict[str, Any]:
-    """Ask a running server to write a backup to ``dest`` (a path on the server's machine)."""
-    body = json.dumps({"path": str(Path(dest).expanduser().absolute())}).encode()
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the admin token goes to the address given, never on to another
+
+
+def backup_via_server(url: str, token: str, name: str, *, timeout: float = 24 * 3600) -> dict[str, Any]:
+    """Ask the server at ``url`` to write a backup named ``name`` inside its ``CALLBOARD_BACKUP_DIR``.
+    The request goes straight there: no proxy from the environment, no redirect followed."""
+    body = json.dumps({"name": name}).encode()
     request = urllib.request.Request(url.rstrip("/") + BACKUP_PATH, data=body, method="POST", headers={
         "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with opener.open(request, timeout=timeout) as answer:
             result: dict[str, Any] = json.loads(answer.read())
             return result
     except urllib.error.HTTPError as exc:

@@ -4,7 +4,6 @@ see docs/deployment.md)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from callboard.api.deps import ContextDep, SystemAdmin
 from callboard.api.errors import ERROR_RESPONSES
 from callboard.service import backup
-from callboard.service.errors import BadRequest
+from callboard.service.errors import BadRequest, Forbidden
 
 router = APIRouter(tags=["admin"], responses=ERROR_RESPONSES)
 
@@ -21,14 +20,22 @@ router = APIRouter(tags=["admin"], responses=ERROR_RESPONSES)
 class BackupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(description="Absolute path of a new or empty folder on the server's machine.")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+                      description="Name of the new backup folder, made inside the server's CALLBOARD_BACKUP_DIR.")
 
 
 @router.post("/admin/backup", operation_id="admin-backup", include_in_schema=False)
 def create_backup(body: BackupBody, _: SystemAdmin, ctx: ContextDep) -> dict[str, Any]:
-    """Write a consistent backup of the data folder to ``path`` while the server keeps running;
-    answers with the backup's manifest once it is complete."""
-    target = Path(body.path)
-    if not target.is_absolute():
-        raise BadRequest("path must be absolute (a folder on the server's machine).")
-    return backup.create_backup(ctx.settings, target, warehouse=ctx.warehouse)
+    """Write a consistent backup of the data folder to ``name`` inside the server's backup folder
+    while the server keeps running; answers with the backup's manifest once it is complete. The
+    server writes nowhere else: without ``CALLBOARD_BACKUP_DIR`` it takes no backups at all."""
+    folder = ctx.settings.backup_dir
+    if folder is None:
+        raise Forbidden("Online backups are off on this server: set CALLBOARD_BACKUP_DIR (a folder outside the "
+                        "data folder) and restart it.")
+    target = folder / body.name
+    try:
+        return {**backup.create_backup(ctx.settings, target, warehouse=ctx.warehouse), "backupPath": str(target)}
+    except OSError as exc:  # the disk's answer (full, read-only, permissions) is the caller's to fix
+        raise BadRequest(f"name: the backup could not be written to {folder / body.name}: "
+                         f"{exc.strerror or exc}.", [{"description": str(exc), "field": "name"}]) from None
