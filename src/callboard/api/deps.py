@@ -25,8 +25,9 @@ from callboard.service.auth import (
     Alternative,
     Principal,
     authenticate,
+    client_key,
 )
-from callboard.service.errors import Forbidden
+from callboard.service.errors import Forbidden, TooManyRequests, Unauthorized
 from callboard.store.models import SavedReport, Workspace
 
 
@@ -69,14 +70,43 @@ bearer_security = HTTPBearer(
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_security)]
 
 
+def client_key_of(request: Request) -> str:
+    """The caller's address as the rate limits key it: the connecting host as the ASGI server reports
+    it (uvicorn, as ``callboard serve`` runs it, puts the ``X-Forwarded-For`` address of a trusted
+    proxy there: ``FORWARDED_ALLOW_IPS``, by default 127.0.0.1 and ::1)."""
+    return client_key(request.client.host if request.client else None)
+
+
 def current_principal(request: Request, ctx: ContextDep, _: BearerCredentials) -> Principal:
-    """Authenticate (401 on a missing, unknown or expired token) and count against the rate limit."""
+    """Authenticate (401 on a missing, unknown or expired token) and count against the rate limit.
+
+    A failed authentication also counts against the client address
+    (``CALLBOARD_CLIENT_RATE_LIMIT_PER_MINUTE``); an address over that limit is answered 429 before
+    its token is looked up, so guessing tokens (or flooding the store with lookups) goes nowhere.
+    """
+    failures, rate = "auth-failures:" + client_key_of(request), ctx.settings.client_rate_limit_per_minute
+    if wait := ctx.limiter.retry_after(failures, rate):
+        raise TooManyRequests(wait)
     token = bearer_token(request)
-    with ctx.db.session() as session:
-        principal = authenticate(session, token, admin_token=ctx.settings.admin_token)
+    try:
+        with ctx.db.session() as session:
+            principal = authenticate(session, token, admin_token=ctx.settings.admin_token)
+    except Unauthorized:
+        ctx.limiter.hit(failures, rate)
+        raise
     ctx.limiter.hit(principal.rate_key)
     request.state.principal = principal
     return principal
+
+
+def limit_download(request: Request, ctx: ContextDep) -> None:
+    """Count a download-link request against its client address (429 with ``Retry-After`` over
+    ``CALLBOARD_CLIENT_RATE_LIMIT_PER_MINUTE``): the signed link needs no token, so the per-token
+    limit cannot hold it. A route opts in with a ``_: DownloadLimit`` parameter."""
+    ctx.limiter.hit("downloads:" + client_key_of(request), ctx.settings.client_rate_limit_per_minute)
+
+
+DownloadLimit = Annotated[None, Depends(limit_download)]
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

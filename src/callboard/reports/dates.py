@@ -32,6 +32,7 @@ __all__ = [
     "DateFilterError",
     "PresetFilter",
     "ResolvedPeriod",
+    "load_zone",
     "parse_timestamp",
     "resolve_period",
     "utc_offset_intervals",
@@ -148,17 +149,64 @@ PRESETS: dict[str, PresetFilter | None] = {
 # time zones
 
 
-@lru_cache(maxsize=512)
-def _zone(tz: str) -> ZoneInfo:
-    """Load an IANA zone, refusing with a 400-shaped error that suggests near names."""
-    if not isinstance(tz, str) or not tz.strip():
-        raise DateFilterError(f"timeZoneId must be an IANA time zone name, got {tz!r}", "timeZoneId")
+# The one gate for time-zone names: report periods load zones through it, and the service layer checks
+# every zone name it is given with it (``service.tenancy.check_time_zone``: workspaces, ingest
+# ``?timeZone=``, the Webex ``timeZone``). zoneinfo turns a name into a path below its zone folders, so
+# a name is refused unless it is shaped like an IANA name -- ASCII letters, digits, ``_ + -`` in
+# components that start with a letter, joined by single ``/`` -- before the filesystem is touched:
+# no ``..``, absolute path, NUL or overlong name reaches ``open()``. What passes the shape can still
+# be a folder (``Europe``), a missing file or a file that is not a zone (``leapseconds``); zoneinfo
+# raises ZoneInfoNotFoundError, IsADirectoryError/OSError or ValueError for those, all caught here.
+ZONE_NAME_MAX = 64  # the longest IANA name has 32 characters; names are stored in 64
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z][A-Za-z0-9_+-]*)*\Z")
+
+
+def load_zone(name: object, part: str = "timeZoneId") -> ZoneInfo:
+    """The IANA zone ``name`` (surrounding blanks ignored), or :class:`DateFilterError` naming
+    ``part`` -- the request field that carried it -- with close names as ``choices``."""
+    example = "IANA names such as UTC or Europe/London"
+    if not isinstance(name, str):
+        raise DateFilterError(f"{part} must be a string naming a time zone ({example}), got {_shown(name)}", part)
+    key = name.strip()
+    if not key:
+        raise DateFilterError(f"{part} must name a time zone ({example}), got an empty string", part)
+    if len(key) > ZONE_NAME_MAX or not _ZONE_NAME.match(key):
+        raise DateFilterError(f"{part} {_shown(name)} is not a time zone name: {part} takes {example} "
+                              f"(letters, digits, _ + - and /, at most {ZONE_NAME_MAX} characters)", part)
     try:
-        return ZoneInfo(tz.strip())
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        close = difflib.get_close_matches(tz.strip(), sorted(available_timezones()), n=5, cutoff=0.6)
-        raise DateFilterError(f"unknown time zone {tz!r} (timeZoneId takes IANA names such as "
-                              "Europe/London)", "timeZoneId", close) from None
+        return _load_zone(key)
+    except (ZoneInfoNotFoundError, OSError, ValueError):  # OSError: IsADirectoryError, NotADirectoryError, ...
+        pass
+    inside = sorted(z for z in _zone_names() if z.startswith(key + "/"))
+    if inside:  # a region folder such as Europe or America/Argentina
+        raise DateFilterError(f"{part} {key!r} is a region, not a time zone: name a zone in it such as "
+                              f"{inside[0]} ({example})", part, inside[:10])
+    close = [z for z in _zone_names() if z.lower() == key.lower()]
+    close += difflib.get_close_matches(key, sorted(_zone_names()), n=5, cutoff=0.6)
+    raise DateFilterError(f"unknown time zone {key!r} ({part} takes {example})", part,
+                          list(dict.fromkeys(close)))
+
+
+def _shown(value: object) -> str:
+    """A refused value as quoted in a message: its repr, cut short (a hostile value can be huge)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"… ({len(text)} characters)"
+
+
+@lru_cache(maxsize=512)
+def _load_zone(key: str) -> ZoneInfo:
+    return ZoneInfo(key)
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    """Every zone name zoneinfo knows (a walk of the zone folders: done once, not per refused name)."""
+    return frozenset(available_timezones())
+
+
+def _zone(tz: str) -> ZoneInfo:
+    """Load the request's ``timeZoneId`` (see :func:`load_zone`)."""
+    return load_zone(tz)
 
 
 def _offset_at(zone: tzinfo, instant: datetime) -> timedelta:

@@ -37,7 +37,7 @@ def ingest(
         raise BadRequest(f"Unknown format {fmt!r}.",
                          [f"Valid formats: {', '.join([*FORMATS, *CANONICAL_ENCODINGS])}."])
     if time_zone is not None:
-        check_time_zone(time_zone)
+        time_zone = check_time_zone(time_zone, "timeZone")  # the query parameter's name
     if not body:
         raise BadRequest("The body is empty: send the call records to store.")
     media = (content_type or "").split(";")[0].strip().lower()

@@ -8,13 +8,14 @@ indistinguishable from one that does not exist (404, never 403).
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from callboard.reports import dates
 from callboard.service.auth import SYSTEM_SCOPE, Principal, check_scopes, hash_token, new_token
 from callboard.service.errors import BadRequest, Conflict, Forbidden, NotFound
 from callboard.service.schemas import TokenCreate, WorkspaceCreate
@@ -31,14 +32,19 @@ def parse_id(value: str | uuid.UUID, what: str) -> uuid.UUID:
         raise NotFound(f"{what} {value!r} not found.") from None
 
 
-def check_time_zone(name: str) -> str:
+def check_time_zone(name: object, field: str = "timeZoneId") -> str:
+    """The IANA zone name ``name`` as stored (blanks trimmed), or a 400 naming ``field`` and the fix.
+
+    Every zone name from outside (workspaces, ingest ``?timeZone=``, Webex ``timeZone``, the CLI) is
+    checked here, through the one loader the report periods use (:func:`dates.load_zone`).
+    """
     try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise BadRequest(
-            f"Unknown time zone {name!r}.", ["timeZoneId must be an IANA name such as UTC or Europe/London."]
-        ) from None
-    return name
+        return dates.load_zone(name, field).key
+    except dates.DateFilterError as exc:
+        errors: list[dict[str, Any]] = [{"description": str(exc), "field": field}]
+        if exc.choices:
+            errors.append({"description": f"Did you mean: {', '.join(exc.choices)}?", "field": field})
+        raise BadRequest(f"Bad {field}: {exc}.", errors) from None
 
 
 # ---- tenants ------------------------------------------------------------------------------------

@@ -74,7 +74,9 @@ class Signer:
     def check(self, report: uuid.UUID | None, expires: str | None, signature: str | None,
               *, now: float | None = None) -> LinkCheck:
         """Signature first, then expiry: an altered ``expires`` is a forgery, not an expired link."""
-        if report is None or not expires or not signature or not expires.isdigit() or len(expires) > 12:
+        if report is None or not signature or expires is None:
+            return LinkCheck.FORGED
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):  # '²'.isdigit() too
             return LinkCheck.FORGED
         expected = self.signature(report, int(expires))
         if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from callboard.api.deps import BEARER_SCHEME, ContextDep, bearer_token, requires
+from callboard.api.deps import BEARER_SCHEME, ContextDep, DownloadLimit, bearer_token, requires
 from callboard.api.errors import ERROR_RESPONSES
 from callboard.api.urls import absolute_url
 from callboard.service.auth import (
@@ -297,7 +297,7 @@ def delete_report(reportId: str, principal: WebexWrite, ctx: ContextDep) -> Resp
             responses={200: {"content": {"application/zip": {}}, "description": "The zipped CSV."}},
             # the signed link is the credential; a token may be sent (then it must be the organisation's)
             openapi_extra={"security": [{}, {BEARER_SCHEME: []}]})
-def download(reportId: str, request: Request, ctx: ContextDep, expires: str | None = None,
+def download(reportId: str, request: Request, ctx: ContextDep, _: DownloadLimit, expires: str | None = None,
              signature: str | None = None) -> FileResponse:
     """The report file behind a signed link (no token needed; a token sent must be the organisation's)."""
     principal = None
