@@ -18,8 +18,9 @@ from callboard.warehouse import AppendResult, Warehouse, connect
 
 
 def open_warehouse(settings: Settings) -> Warehouse:
-    """The calls warehouse of a deployment (DuckDB file in the data folder unless configured)."""
-    return connect(settings.engine, data_dir=settings.data_dir)
+    """The calls warehouse of a deployment (DuckDB file in the data folder unless configured; an
+    embedded DuckDB capped at ``memory_limit``, spilling to ``data_dir/tmp``)."""
+    return connect(settings.engine, data_dir=settings.data_dir, memory_limit=settings.memory_limit)
 
 
 def import_data(

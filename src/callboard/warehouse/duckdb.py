@@ -101,9 +101,21 @@ class DuckDBWarehouse(Warehouse):
         self._refresh: dict[str, str] | None = None
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, threads: int | None = None) -> DuckDBWarehouse:
-        """Open (creating if needed) the DuckDB warehouse file; ``None`` gives an in-memory one."""
+    def open(cls, path: Path | str | None = None, *, threads: int | None = None, memory_limit: str | None = None,
+             temp_directory: Path | str | None = None) -> DuckDBWarehouse:
+        """Open (creating if needed) the DuckDB warehouse file; ``None`` gives an in-memory one.
+
+        ``memory_limit`` caps the memory of the whole database (every connection and cursor; DuckDB's
+        own default is 80 % of RAM), e.g. ``"50%"`` or ``"4GB"``; ``temp_directory`` is where a query
+        over it spills (created owner-only; DuckDB's default is ``<file>.tmp``). A query that needs
+        more than the cap and cannot spill fails with DuckDB's ``OutOfMemoryException``.
+        """
         kwargs: dict[str, Any] = {"threads": threads} if threads else {}
+        if memory_limit:
+            kwargs["memory_limit"] = memory_limit
+        if temp_directory is not None:
+            Path(temp_directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+            kwargs["temp_directory"] = str(temp_directory)
         if path is None:
             wh = cls(ibis.duckdb.connect(**kwargs))
         else:
