@@ -171,3 +171,17 @@ def test_serve_on_a_taken_port_says_so_in_one_line_and_names_the_option(tmp_path
     text = " ".join(result.output.split())
     assert f"cannot listen on 127.0.0.1:{port}" in text and "--port" in text
     assert not (tmp_path / "d" / "calls.duckdb").exists()  # refused before opening anything
+
+
+@pytest.mark.parametrize("zone", ["Europe", "Europe/Nowhere", "../../etc/passwd", "x" * 300])
+def test_import_with_a_bad_time_zone_names_the_option(tmp_path: Path, zone: str) -> None:
+    """A zone that is not a zone is refused in one line naming --time-zone (no traceback), and
+    nothing is stored."""
+    data = ["--data-dir", str(tmp_path / "d")]
+    tenant = runner.invoke(app, ["tenant", "create", "Acme", *data]).output.strip().splitlines()[-1]
+    ws = runner.invoke(app, ["workspace", "create", "HQ", "--tenant", tenant, *data]).output.strip().splitlines()[-1]
+    result = runner.invoke(app, ["import", str(SAMPLES / "asterisk" / "Master_london_21col.csv"), "--workspace", ws,
+                                 "--format", "asterisk", "--time-zone", zone, *data])
+    assert result.exit_code == 2
+    assert "--time-zone" in result.output and "Traceback" not in result.output
+    assert "inserted" not in result.output

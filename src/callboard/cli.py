@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -69,6 +70,7 @@ def _main(
     ] = False,
 ) -> None:
     """callboard: self-hosted call reporting."""
+    os.umask(0o077)  # the files it writes (the data folder's above all) are owner-only: 0600, folders 0700
 
 DataDir = Annotated[
     Path | None,
@@ -144,14 +146,20 @@ def import_files(
     data_dir: DataDir = None,
 ) -> None:
     """Import CDR files; each file is stored whole or not at all, and re-importing adds nothing."""
+    from callboard.service.errors import BadRequest
     from callboard.service.imports import import_file, resolve_workspace_id
+    from callboard.service.tenancy import check_time_zone
     from callboard.sources import SourceError
 
     settings = _settings(data_dir)
     try:
         ws_id = resolve_workspace_id(settings, workspace)
+        if time_zone is not None:
+            time_zone = check_time_zone(time_zone, "--time-zone")
     except LookupError as exc:
         raise _fail(str(exc)) from None
+    except BadRequest as exc:
+        raise _fail(exc.message) from None
     options = dict(o.split("=", 1) for o in option or [] if "=" in o)
     totals = {"received": 0, "inserted": 0, "duplicates": 0}
     failed = 0
@@ -659,9 +667,15 @@ def demo(
     data_dir: DataDir = None,
 ) -> None:
     """Generate a year of a demo organisation's calls into the data folder, then serve it."""
+    from callboard.api.server import PortInUse, check_port
     from callboard.service.demo import prepare_demo
 
     settings = _settings(data_dir)
+    if not no_serve:
+        try:
+            check_port(host, port)  # before a year of calls is generated, not after
+        except PortInUse as exc:
+            raise _fail(str(exc), 1) from None
     with _progress() as progress:
         task = progress.add_task("generating the demo organisation", total=None)
         info = prepare_demo(settings, users=users, days=days, progress=lambda n: progress.update(task, advance=n))
@@ -681,49 +695,42 @@ def demo(
     if not no_serve:
         from callboard.api.server import serve as serve_app
 
-        serve_app(settings, host, port)
+        try:
+            serve_app(settings, host, port)
+        except PortInUse as exc:  # taken while the calls were generated
+            raise _fail(str(exc), 1) from None
 
 
 # ---- backup / restore ------------------------------------------------------------------------
 @app.command()
 def backup(
-    dest: Annotated[Path, typer.Argument(help="New or empty folder to write the backup to.")],
+    dest: Annotated[str, typer.Argument(help="New or empty folder to write the backup to; with --url, the name of "
+                                        "the folder the server makes inside its CALLBOARD_BACKUP_DIR.")],
     url: Annotated[
         str | None,
-        typer.Option("--url", help="Have the server at this URL write the backup (DEST is then a path on its "
-                     "machine). Default: used only when a running server holds the warehouse, at "
-                     "http://127.0.0.1:8080."),
-    ] = None,
-    token: Annotated[
-        str | None, typer.Option("--token", help="System administrator token for the server (default: "
-                                 "CALLBOARD_ADMIN_TOKEN).")
+        typer.Option("--url", help="Have the running server at this URL take the backup (it holds the warehouse); "
+                     "needs a system administrator token in CALLBOARD_ADMIN_TOKEN."),
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Back up calls, metadata, results and keys into DEST, consistently, also while `callboard serve` runs."""
-    from callboard.service.backup import WarehouseInUse, backup_via_server, create_backup
+    """Back up calls, metadata, results and keys, consistently, also while `callboard serve` runs."""
+    from callboard.service.backup import backup_via_server, create_backup
     from callboard.service.errors import ServiceError
 
     settings = _settings(data_dir)
-    token = token or settings.admin_token
     try:
         if url:
-            if not token:
-                raise _fail("--url needs a system administrator token: --token or CALLBOARD_ADMIN_TOKEN")
-            manifest = backup_via_server(url, token, dest)
+            # the token from the environment only: a --token option would show in ps and shell history
+            if not settings.admin_token:
+                raise _fail("--url needs a system administrator token in CALLBOARD_ADMIN_TOKEN")
+            manifest = backup_via_server(url, settings.admin_token, dest)
         else:
-            try:
-                manifest = create_backup(settings, dest)
-            except WarehouseInUse as busy:
-                if not token:
-                    raise _fail(busy.message) from None
-                server = "http://127.0.0.1:8080"
-                console.print(f"a running server holds the warehouse: asking it ({server}, or give --url) "
-                              "to take the backup")
-                manifest = backup_via_server(server, token, dest)
+            manifest = create_backup(settings, Path(dest))
     except ServiceError as exc:
         details = "".join(f"\n  {e['description']}" for e in exc.errors if e.get("description") != exc.message)
         raise _fail(exc.message + details) from None
+    except OSError as exc:
+        raise _fail(f"cannot write the backup to {dest}: {exc.strerror or exc}") from None
     components = manifest["components"]
     for name, part in components.items():
         if isinstance(part, dict) and part.get("included") is False:
@@ -733,7 +740,7 @@ def backup(
     out.print(f"backup complete ({manifest['source']['via']}): {rows.get('calls', 0):,} segments, "
               f"{components['results']['files']:,} result files, {components['webex']['files']:,} Webex files, "
               f"{len(manifest['files']):,} files, {size / 1e6:,.1f} MB; checksums in manifest.json")
-    print(Path(dest).expanduser().absolute())
+    print(manifest.get("backupPath") or Path(dest).expanduser().absolute())
 
 
 @app.command()
@@ -755,6 +762,8 @@ def restore(
     except ServiceError as exc:
         details = "".join(f"\n  {e['description']}" for e in exc.errors if e.get("description") != exc.message)
         raise _fail(exc.message + details) from None
+    except OSError as exc:
+        raise _fail(f"cannot restore into {settings.data_dir}: {exc.strerror or exc}") from None
     for note in report.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     if report.moved_aside:

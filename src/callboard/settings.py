@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,9 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDERS = {"changethis", "changeme", "secret", "password", ""}
+# DuckDB's memory_limit: a share of memory, or a number with a unit (1000ⁱ or 1024ⁱ bytes)
+_MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%|(?:[kmgt]i?)?b|[kmgt]|bytes?|(?:kilo|mega|giga|tera)bytes?)\s*",
+                     re.IGNORECASE)
 
 
 class Settings(BaseSettings):
@@ -29,9 +33,18 @@ class Settings(BaseSettings):
     result_ttl_seconds: int = Field(7 * 24 * 3600, gt=0, description="How long results are kept (then 410 Gone).")
     download_url_expiry_seconds: int = Field(3600, gt=0, description="Lifetime of signed report download links.")
     rate_limit_per_minute: int = Field(600, ge=0, description="Requests per token per minute (0 = unlimited).")
+    client_rate_limit_per_minute: int = Field(
+        60, ge=0, description="Failed authentications, and download-link requests, per client address per "
+        "minute (0 = unlimited).")
     max_body_bytes: int = Field(256 * 1024 * 1024, gt=0, description="Largest accepted request body.")
+    max_json_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest body of every route but call-record ingest (which takes "
+        "up to max_body_bytes).")
     workers: int = Field(1, ge=0, description="Report workers run in-process by `callboard serve`.")
     query_timeout_seconds: int = Field(300, gt=0, description="Longest a single report may run in the engine.")
+    memory_limit: str = Field(
+        "50%", description="Memory the embedded DuckDB engine may use: a share of the machine's (or "
+        "container's) memory such as 50%, or a size such as 4GB; beyond it queries spill to data_dir/tmp.")
     public_url: str | None = Field(None, description="Base URL used in links (default: from the request).")
     worker_poll_seconds: float = Field(
         1.0, gt=0, description="How often an idle report worker looks for queued requests."
@@ -48,9 +61,23 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(
         2, ge=1, description="Retry-After sent with a result that is not ready yet (202)."
     )
+    backup_dir: Path | None = Field(
+        None, description="Folder a running server writes online backups into (each a named folder inside it); "
+                          "unset: online backups through the API are off."
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or one JSON object per line (for log collectors)."
     )
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        match = _MEMORY.fullmatch(value)
+        amount = float(match.group(1)) if match else 0.0
+        if not match or amount <= 0 or (match.group(2) == "%" and amount > 100):
+            raise ValueError(f"{value!r} is not a memory size: give a share of memory such as 50% (at most "
+                             "100%) or a size such as 4GB, 512MB or 8GiB")
+        return value.strip()
 
     @field_validator("admin_token", "secret_key")
     @classmethod

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import signal
 import socket
 import threading
@@ -15,10 +17,14 @@ import uvicorn
 from callboard.api.app import create_app
 from callboard.service.admin import open_store
 from callboard.service.imports import open_warehouse
-from callboard.service.worker import Worker
+from callboard.service.worker import Worker, recover
 from callboard.settings import Settings
 
 log = logging.getLogger("callboard")
+
+# Files and folders a server or worker creates are its user's alone (0600/0700): the data folder
+# holds call records and token hashes. The CLI sets it for every command too (cli.py).
+PRIVATE_UMASK = 0o077
 
 
 # LogRecord attributes that are not a caller's ``extra=`` fields (uvicorn adds ``color_message``)
@@ -80,12 +86,17 @@ def check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}. Another server (perhaps "
-                            f"`callboard demo`) uses it: stop it, or choose another port with --port.") from None
+            why = exc.strerror or str(exc)
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"cannot listen on {host}:{port}: {why}. Another server (perhaps `callboard "
+                                "demo`) uses it: stop it, or choose another port with --port.") from None
+            raise PortInUse(f"cannot listen on {host}:{port}: {why}. Choose another address with --host or "
+                            "another port with --port.") from None
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Run the API with uvicorn; ``settings.workers`` report workers run in the same process."""
+    os.umask(PRIVATE_UMASK)
     check_port(host, port)
     configure_logging(settings.log_format)
     as_json = settings.log_format == "json"
@@ -106,6 +117,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, threa
     API. An embedded DuckDB file can be opened by one process only, so standalone workers need a
     shared engine (``CALLBOARD_ENGINE``) or a ``serve`` with ``CALLBOARD_WORKERS=0`` elsewhere.
     """
+    os.umask(PRIVATE_UMASK)
     configure_logging(settings.log_format)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -113,6 +125,7 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, threa
             signal.signal(sig, lambda *_: stop.set())
     db = open_store(settings)
     warehouse = open_warehouse(settings)
+    recover(settings, db)  # what a previous process of this host left running is queued again
     count = max(1, threads if threads is not None else settings.workers)
     workers = [Worker(settings, db, warehouse) for _ in range(count)]
     pool = [threading.Thread(target=w.run_forever, args=(stop,), name=f"callboard-worker-{n}", daemon=True)

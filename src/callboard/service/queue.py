@@ -6,11 +6,26 @@ claim is a conditional UPDATE (the row must still be claimable, and still at the
 read) inside an IMMEDIATE transaction. Every claim increments ``attempts``: a worker may only
 heartbeat or finish the attempt it claimed, so a worker that was presumed dead and comes back cannot
 overwrite the result of the worker that took its request over.
+
+A worker presumed dead (its heartbeat stale, or, on this host, its process gone: ``recover``) leaves
+its request to be claimed again, unless that was its ``MAX_ATTEMPTS``-th attempt: a request whose
+runs killed their process twice (e.g. out of memory) ends failed instead of taking the server down
+at every restart.
+
+Who owns a claim or a temporary file: worker ids are ``host:pid:instance.random`` and temporary
+files carry ``owner_tag()`` (``pid<pid>-<host hash>-<instance>``), where ``instance`` is drawn once
+per process, so a process that reuses a dead one's pid (a restarted container) still tells its own
+claims from its predecessor's. ``worker_gone`` and ``tag_gone`` answer for this host only; claims
+and files of other hosts wait for the heartbeat to go stale.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import re
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +39,12 @@ from sqlalchemy.orm import Session
 from callboard.store.db import Database
 from callboard.store.models import ReportRequest, RequestStatus, utcnow
 
+log = logging.getLogger("callboard.queue")
+
+# A request is claimed at most this many times when its worker dies while running it; the death of
+# the last attempt ends it failed (``stopped_message``).
+MAX_ATTEMPTS = 2
+
 STATUS_MESSAGES = {
     RequestStatus.QUEUED: "Report queued",
     RequestStatus.RUNNING: "Report processing",
@@ -32,6 +53,65 @@ STATUS_MESSAGES = {
     RequestStatus.CANCELLED: "Report cancelled",
     RequestStatus.EXPIRED: "Report result expired",
 }
+
+
+def stopped_message(attempts: int) -> str:
+    return (f"Report processing failed: stopped after {attempts} attempts; the process running it ended "
+            f"each time (out of memory or killed). Ask for a shorter period or fewer rows, or ask the "
+            f"administrator to look at the server log.")
+
+
+# ---- owners of claims and temporary files --------------------------------------------------------
+HOST = socket.gethostname()
+_HOST_KEY = hashlib.sha256(HOST.encode()).hexdigest()[:8]
+_INSTANCE = uuid.uuid4().hex[:8]  # this process (a successor with the same pid draws another)
+_TAG = re.compile(r"pid(\d+)-([0-9a-f]{8})-([0-9a-f]{8})")
+
+
+def new_worker_id() -> str:
+    """``host:pid:instance.random``: one worker of this process."""
+    return f"{HOST}:{os.getpid()}:{_INSTANCE}.{uuid.uuid4().hex[:8]}"
+
+
+def owner_tag() -> str:
+    """What temporary files and render claims of this process carry (``pid<pid>-<host>-<instance>``)."""
+    return f"pid{os.getpid()}-{_HOST_KEY}-{_INSTANCE}"
+
+
+def _pid_gone(pid: int) -> bool:
+    if pid <= 0:
+        return False  # not a process id (0 and negatives address process groups)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):  # PermissionError: alive, under another user; else: cannot tell
+        return False
+    return False
+
+
+def _gone(pid: int, instance: str) -> bool:
+    if pid == os.getpid():
+        return instance != _INSTANCE  # our pid, an earlier process's instance: that process is gone
+    return _pid_gone(pid)
+
+
+def worker_gone(worker_id: str | None) -> bool:
+    """True when ``worker_id`` names a worker of a process of this host that no longer runs.
+    False when it runs, may run (a pid reused by another process), or is of another host or form."""
+    parts = (worker_id or "").split(":")
+    if len(parts) != 3 or parts[0] != HOST or not parts[1].isdigit():
+        return False
+    return _gone(int(parts[1]), parts[2].split(".")[0])
+
+
+def tag_gone(text: str) -> bool | None:
+    """For a name carrying an ``owner_tag``: whether its process, of this host, is gone (False for
+    another host's). None when the name carries no tag."""
+    m = _TAG.search(text)
+    if m is None:
+        return None
+    return m.group(2) == _HOST_KEY and _gone(int(m.group(1)), m.group(3))
 
 
 @dataclass(frozen=True)
@@ -103,6 +183,16 @@ def claim(db: Database, worker_id: str, *, stale_after: float, now: datetime | N
             .values(status=RequestStatus.CANCELLED, status_message=STATUS_MESSAGES[RequestStatus.CANCELLED],
                     finished_at=now)
         )
+        # A request whose last allowed attempt died with its worker ends failed, not in another run.
+        ended = cast(CursorResult[Any], session.execute(
+            update(ReportRequest)
+            .where(ReportRequest.status == RequestStatus.RUNNING, ReportRequest.heartbeat_at < stale_before,
+                   ReportRequest.attempts >= MAX_ATTEMPTS)
+            .values(status=RequestStatus.FAILED, status_message=stopped_message(MAX_ATTEMPTS), finished_at=now)
+            .execution_options(synchronize_session=False)
+        )).rowcount
+        if ended:
+            log.warning("%d request(s) failed: their worker died during each of %d attempts", ended, MAX_ATTEMPTS)
         q = (
             select(ReportRequest.id, ReportRequest.attempts)
             .where(_claimable(stale_before))
@@ -130,6 +220,62 @@ def claim(db: Database, worker_id: str, *, stale_after: float, now: datetime | N
                 assert r is not None
                 return Job(r.id, r.attempts, r.tenant_id, r.workspace_id, r.resolved_json, now)
     return None
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What ``recover`` did with the requests of gone processes of this host."""
+
+    requeued: list[uuid.UUID]
+    failed: list[uuid.UUID]
+    cancelled: list[uuid.UUID]
+
+    def __len__(self) -> int:
+        return len(self.requeued) + len(self.failed) + len(self.cancelled)
+
+
+def recover(db: Database, *, now: datetime | None = None) -> Recovered:
+    """Requests running under a worker of a process of this host that is gone: queued again at once
+    (no wait for the heartbeat to go stale); failed instead when that was their ``MAX_ATTEMPTS``-th
+    attempt; cancelled when their cancellation was asked. Each change is conditional on the row being
+    still that attempt of that worker, so it is safe beside other processes' workers and recoveries;
+    the next claim counts the new attempt."""
+    now = now or utcnow()
+    out = Recovered([], [], [])
+    with db.session() as session:
+        rows = session.execute(
+            select(ReportRequest.id, ReportRequest.attempts, ReportRequest.worker_id, ReportRequest.cancel_requested)
+            .where(ReportRequest.status == RequestStatus.RUNNING,
+                   ReportRequest.worker_id.startswith(f"{HOST}:", autoescape=True))
+        ).all()
+    for req_id, attempts, worker, cancel_asked in rows:
+        if not worker_gone(worker):
+            continue
+        values: dict[str, Any]
+        if cancel_asked:
+            values, into = {"status": RequestStatus.CANCELLED, "finished_at": now,
+                            "status_message": STATUS_MESSAGES[RequestStatus.CANCELLED]}, out.cancelled
+        elif attempts >= MAX_ATTEMPTS:
+            values, into = {"status": RequestStatus.FAILED, "finished_at": now,
+                            "status_message": stopped_message(attempts)}, out.failed
+        else:
+            values, into = {"status": RequestStatus.QUEUED, "heartbeat_at": None,
+                            "status_message": STATUS_MESSAGES[RequestStatus.QUEUED]}, out.requeued
+        with db.session() as session:
+            done = cast(CursorResult[Any], session.execute(  # UPDATE: a CursorResult, see claim
+                update(ReportRequest)
+                .where(ReportRequest.id == req_id, ReportRequest.attempts == attempts,
+                       ReportRequest.worker_id == worker, ReportRequest.status == RequestStatus.RUNNING)
+                .values(**values).execution_options(synchronize_session=False)
+            )).rowcount
+        if done == 1:
+            into.append(req_id)
+    if out.requeued:
+        log.warning("queued again %d request(s) whose process (%s) is gone", len(out.requeued), HOST)
+    if out.failed:
+        log.warning("failed %d request(s): their worker died during each of %d attempts", len(out.failed),
+                    MAX_ATTEMPTS)
+    return out
 
 
 def _owned(job: Job) -> Any:

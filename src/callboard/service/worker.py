@@ -3,19 +3,24 @@
 A worker keeps a heartbeat while it runs (so a crashed worker's request is picked up again once its
 heartbeat goes stale) and passes the engine a ``cancelled`` callback that turns true when the request
 is cancelled through the API or taken over by another worker.
+
+``recover`` runs when a server or worker process starts (and with each sweep): requests held by a
+process of this host that is gone are queued again at once (``queue.recover``), and temporary files
+of gone processes are removed (``sweep_temp_files``). Temporary snapshots carry the owner's tag
+(``queue.owner_tag``), so processes sharing a data folder never remove each other's live files.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
 import weakref
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,12 @@ from callboard.warehouse.base import Warehouse
 log = logging.getLogger("callboard.worker")
 
 Runner = Callable[..., Any]
+
+# Temporary files without an owner's tag (written by versions before the tag) are removed once
+# untouched for this long: whatever wrote them has long finished or died.
+UNTAGGED_TEMP_SECONDS = 600.0
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
 
 # Workers of this process, woken when a request is submitted here (``wake_workers``), so a request
 # starts at once instead of after up to ``worker_poll_seconds``; the poll stays as the fallback for
@@ -55,6 +66,55 @@ def _default_runner(warehouse: Warehouse, workspace: str, resolved: dict[str, An
     return run_report(warehouse, workspace, req, snapshot, cancelled=cancelled)
 
 
+def is_temp_name(name: str) -> bool:
+    """A name our writers give files before renaming them into place (``.<name>….tmp[.parquet]``)."""
+    return name.startswith(".") and (name.endswith(".tmp") or name.endswith(".tmp.parquet"))
+
+
+def sweep_temp_files(folder: Path, *, untagged_after: float = UNTAGGED_TEMP_SECONDS) -> list[Path]:
+    """Remove the temporary files in ``folder`` whose writing process (on this host) is gone, and
+    untagged ones untouched for ``untagged_after`` seconds; returns the removed paths."""
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    now = time.time()
+    for path in entries:
+        if not is_temp_name(path.name):
+            continue
+        gone = queue.tag_gone(path.name)
+        try:
+            if gone is None:
+                st = path.lstat()
+                gone = now - st.st_mtime >= untagged_after
+            if gone and path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # its writer renamed or removed it meanwhile
+            continue
+    if removed:
+        log.info("removed %d temporary file(s) of stopped processes in %s", len(removed), folder)
+    return removed
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What ``recover`` found left by processes of this host that are gone."""
+
+    requests: queue.Recovered
+    temp_files: list[Path]
+
+
+def recover(settings: Settings, db: Database) -> Recovery:
+    """At the start of a process that runs reports: queue again the requests a gone process of this
+    host was running, and remove the temporary snapshots such processes left."""
+    found = queue.recover(db)
+    if found.failed or found.cancelled:
+        endings.announce()
+    return Recovery(found, sweep_temp_files(settings.results_dir))
+
+
 class Cancelled(Exception):
     """The run stopped because the request was cancelled or taken over."""
 
@@ -74,7 +134,7 @@ class Worker:
         self.settings = settings
         self.db = db
         self.warehouse = warehouse
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.worker_id = worker_id or queue.new_worker_id()  # host:pid:instance.random
         self.runner: Runner = runner or _default_runner
         self.results_dir = settings.results_dir
         self._last_sweep = 0.0
@@ -96,9 +156,10 @@ class Worker:
         return True
 
     def run_job(self, job: Job) -> None:
-        self.results_dir.mkdir(parents=True, exist_ok=True)
+        self.results_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         final = self.results_dir / f"{job.id}.parquet"
-        temp = self.results_dir / f".{job.id}.{uuid.uuid4().hex}.tmp.parquet"
+        # the owner's tag: a process starting after this one died removes it (sweep_temp_files)
+        temp = self.results_dir / f".{job.id}.{queue.owner_tag()}.{uuid.uuid4().hex[:12]}.tmp.parquet"
         stop = threading.Event()  # cancellation asked, ownership lost, or time limit reached
         done = threading.Event()
         timed_out = threading.Event()
@@ -115,6 +176,8 @@ class Worker:
             if stop.is_set():
                 raise Cancelled()
             figures = Figures.from_result(result)
+            if temp.exists():
+                os.chmod(temp, PRIVATE_FILE)  # owner-only whatever the umask of the process
             ok = queue.finish(self.db, job, figures, temp, final, ttl_seconds=self.settings.result_ttl_seconds)
             log.info("request %s %s", job.id, "complete" if ok else "finished but no longer ours; dropped")
         except Exception as exc:  # the engine's failure becomes the request's statusMessage
@@ -192,6 +255,12 @@ class Worker:
         expired = queue.expire_due(self.db)
         if expired:
             log.info("expired %d results", expired)
+        # another process of this host (a `callboard worker`) may have died since this one started
+        recovered = queue.recover(self.db)
+        if recovered:
+            endings.announce()
+            self.wake()
+        sweep_temp_files(self.results_dir)
 
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)

@@ -12,6 +12,9 @@ guard against rendering twice is a conditional UPDATE (``pending`` → ``renderi
 Each render writes its own file name (``<uuid>-<token>.zip``), so even a takeover of a stale render
 cannot mix two archives; the archive's member time is the report's creation time, so the bytes (and
 the checksum) are a function of the data alone.
+The claim's token names the rendering process (``queue.owner_tag``): when a server starts, renders
+claimed by a process of this host that is gone are released at once (``recover_renders``) rather
+than read ``In progress`` until the claim goes stale.
 
 Which workspace a report runs on: the tenant is the Webex "organisation", but calls live in
 workspaces. A report runs on ``workspaceId`` when the create body gives one (a callboard extension),
@@ -27,7 +30,6 @@ import re
 import threading
 import time
 import uuid
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -43,6 +45,7 @@ from callboard.service import queue, tenancy
 from callboard.service import requests as results
 from callboard.service.auth import Principal
 from callboard.service.errors import BadRequest, Forbidden, Gone, NotFound, ServiceError, Unauthorized
+from callboard.service.worker import PRIVATE_DIR, PRIVATE_FILE, sweep_temp_files
 from callboard.settings import Settings
 from callboard.store.db import Database
 from callboard.store.models import ReportRequest, RequestStatus, Tenant, Workspace, utcnow
@@ -217,12 +220,7 @@ def validate_create(body: Any, *, partner: bool) -> CreateSpec:
     if days > template.max_days:
         raise _bad(f"The date range covers {days} days; template {template.id} ({template.title}) allows at "
                    f"most {template.max_days} (maxDays).", "endDate")
-    tz = _text(body, "timeZone", "UTC") or "UTC"
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _bad(f"Unknown timeZone {tz!r}: use an IANA name such as UTC or America/New_York.",
-                   "timeZone") from None
+    tz = tenancy.check_time_zone(_text(body, "timeZone", "UTC") or "UTC", "timeZone")  # 400 naming timeZone
     site_list = _text(body, "siteList", "")
     region = _text(body, "regionId", DEFAULT_REGION) or DEFAULT_REGION
     if not _REGION.match(region):
@@ -361,12 +359,22 @@ def _encode_cursor(row: WebexReport) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_CURSOR_MAX = 200  # an issued cursor has about 90 characters
+
+
 def _decode_cursor(text: str) -> tuple[datetime, uuid.UUID]:
+    """The ``(created_at, id)`` a cursor of :func:`_encode_cursor` holds; anything else -- garbage,
+    an overlong value, a naive or out-of-range time -- is a 400 naming ``cursor``."""
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        if len(text) > _CURSOR_MAX:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
         stamp, hexid = raw.split("|")
-        return datetime.fromisoformat(stamp), uuid.UUID(hex=hexid)
-    except (ValueError, UnicodeDecodeError):
+        when = datetime.fromisoformat(stamp)
+        if when.tzinfo is None:  # issued cursors carry +00:00; the store compares aware times only
+            raise ValueError("naive time")
+        return when.astimezone(UTC), uuid.UUID(hex=hexid)
+    except (ValueError, UnicodeDecodeError, OverflowError):  # binascii.Error is a ValueError
         raise _bad("cursor is not a cursor this server issued; follow the Link header.", "cursor") from None
 
 
@@ -483,7 +491,9 @@ def ensure_rendered(db: Database, settings: Settings, report_id: uuid.UUID,
         _fail(db, report_id, "The report's result is no longer available.")
         return
 
-    token = uuid.uuid4().hex
+    # the claim names its process (queue.owner_tag): a restart on this host can tell a render whose
+    # process is gone from one still running, and release it at once (recover_renders)
+    token = f"{uuid.uuid4().hex[:16]}.{queue.owner_tag()}"
     with db.session() as session:
         claimed = cast(CursorResult[Any], session.execute(  # an UPDATE gives a CursorResult; stubs say Result
             update(WebexReport)
@@ -502,11 +512,13 @@ def ensure_rendered(db: Database, settings: Settings, report_id: uuid.UUID,
 
     name = file_name(row, org)
     dest = settings.data_dir / "webex" / f"{row.id.hex}-{token}.zip"
+    dest.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     write = writer or write_report_csv
     started = time.perf_counter()
     try:
         done = render_zip(lambda sink: write(Path(snapshot), sink, row), dest, name,
                           stamp=_zip_stamp(row.created_at))
+        done.path.chmod(PRIVATE_FILE)  # owner-only whatever the umask of the process
     except Exception as exc:  # the engine's or the disk's failure becomes the report's reason
         log.warning("rendering Webex report %s failed", report_id, exc_info=True)
         _fail(db, report_id, f"Writing the report file failed: {str(exc).strip() or type(exc).__name__}", token)
@@ -522,6 +534,40 @@ def ensure_rendered(db: Database, settings: Settings, report_id: uuid.UUID,
         dest.unlink(missing_ok=True)
         return
     log.info("Webex report %s rendered: %d bytes in %.2fs", report_id, done.size, time.perf_counter() - started)
+
+
+def recover_renders(db: Database, settings: Settings) -> list[uuid.UUID]:
+    """At start: renders claimed by a process of this host that is gone go back to ``pending`` at once
+    (the next read renders them) instead of reading ``In progress`` until the claim is stale; their
+    temporary files, and archives written but never published, are removed. Returns the reports released."""
+    released: list[uuid.UUID] = []
+    with db.session() as session:
+        claims = session.execute(select(WebexReport.id, WebexReport.render_token)
+                                 .where(WebexReport.render_state == RENDER_RUNNING)).all()
+    for rid, token in claims:
+        if not token or not queue.tag_gone(token):
+            continue
+        with db.session() as session:
+            done = cast(CursorResult[Any], session.execute(  # UPDATE: a CursorResult, as above
+                update(WebexReport).where(WebexReport.id == rid, WebexReport.render_token == token,
+                                          WebexReport.render_state == RENDER_RUNNING)
+                .values(render_state=RENDER_PENDING, render_token=None, render_started_at=None)
+                .execution_options(synchronize_session=False)
+            )).rowcount
+        if done == 1:
+            released.append(rid)
+    if released:
+        log.warning("released %d Webex render(s) whose process is gone; they render at the next read", len(released))
+    folder = settings.data_dir / "webex"
+    sweep_temp_files(folder)
+    unpublished = [p for p in folder.glob("*.zip") if queue.tag_gone(p.name)] if folder.is_dir() else []
+    if unpublished:  # rendered, then the process died before recording it: nobody's file
+        with db.session() as session:
+            kept = {Path(fp).name for fp in session.scalars(select(WebexReport.file_path)) if fp}
+        for path in unpublished:
+            if path.name not in kept:
+                path.unlink(missing_ok=True)
+    return released
 
 
 def _zip_stamp(created: datetime) -> tuple[int, int, int, int, int, int]:
