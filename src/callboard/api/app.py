@@ -4,7 +4,6 @@ the error handling and (when the app runs under a server) the in-process report 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +15,6 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callboard.api import errors
 from callboard.api.context import AppContext
@@ -24,7 +22,6 @@ from callboard.api.routes import calls, health, requests, saved_reports, templat
 from callboard.api.routes.admin_backup import router as admin_backup_router
 from callboard.service.admin import bootstrap_admin_token
 from callboard.service.auth import RateLimiter
-from callboard.service.errors import PayloadTooLarge
 from callboard.service.imports import open_warehouse
 from callboard.service.worker import PRIVATE_DIR, recover
 from callboard.settings import Settings
@@ -39,51 +36,6 @@ DOCS_STATIC = "/docs/static"
 # ReDoc's sidebar shows an attribution logo from its vendor's CDN (an <img> that hides itself when it
 # cannot load): images from this server only, so the pages never reach out, online or not.
 DOCS_HEADERS = {"Content-Security-Policy": "img-src 'self' data:"}
-# Routes whose bodies may be as large as CALLBOARD_MAX_BODY_BYTES (call-record batches); every other
-# body is JSON of a few KB, capped at CALLBOARD_MAX_JSON_BODY_BYTES (docs/api.md, "Request limits").
-LARGE_BODY_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("POST", re.compile(r"/workspaces/[^/]+/calls/?$")),
-)
-
-
-class JsonBodyLimit:
-    """Pure ASGI, inside ``errors.TrackingMiddleware`` (which caps every body at ``max_body_bytes`` and
-    answers a ``PayloadTooLarge`` with a JSON 413): the body of any route not in ``LARGE_BODY_ROUTES``
-    is refused above ``limit`` bytes -- from its Content-Length before a byte is read, or (chunked)
-    as soon as the bytes read pass the limit, before the body is parsed."""
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    def _refusal(self, size: int | None) -> PayloadTooLarge:
-        given = f"Body of {size} bytes" if size is not None else "Body"
-        return PayloadTooLarge(f"{given} exceeds the limit of {self.limit} bytes (CALLBOARD_MAX_JSON_BODY_BYTES) "
-                               "for this route; only call-record ingest takes larger bodies.")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
-        if scope["type"] != "http" or any(scope.get("method") == method and pattern.search(path)
-                                          for method, pattern in LARGE_BODY_ROUTES):
-            await self.app(scope, receive, send)
-            return
-        for key, value in scope.get("headers", []):
-            if key.lower() == b"content-length" and value.isdigit() and int(value) > self.limit:
-                raise self._refusal(int(value))
-        received = 0
-
-        async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise self._refusal(None)
-            return message
-
-        await self.app(scope, capped_receive, send)
-
-
 def _operation_id(route: APIRoute) -> str:
     return route.operation_id or f"{route.tags[0] if route.tags else 'api'}-{route.name}"
 
@@ -202,7 +154,6 @@ def create_app(
     app.state.ctx = ctx
     app.state.first_admin_token = first_token
     # added before errors.install, so it runs inside the tracking middleware that answers its 413
-    app.add_middleware(JsonBodyLimit, limit=settings.max_json_body_bytes)
     errors.install(app)
     app.include_router(health.router)
     for module in (tenants, workspaces, templates, saved_reports, requests, calls):

@@ -12,7 +12,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -127,16 +127,36 @@ def install(app: FastAPI) -> None:
                 headers["Allow"] = ", ".join(allowed)
         return error_response(request, exc.status_code, message, headers=headers or None)
 
-    app.add_middleware(TrackingMiddleware, max_body_bytes=app.state.ctx.settings.max_body_bytes)
+    settings = app.state.ctx.settings
+
+    def body_limit(scope: Scope) -> tuple[int, str]:
+        path = str(scope.get("path", ""))
+        if any(scope.get("method") == method and pattern.search(path) for method, pattern in LARGE_BODY_ROUTES):
+            return settings.max_body_bytes, "CALLBOARD_MAX_BODY_BYTES"
+        if settings.max_body_bytes < settings.max_json_body_bytes:  # the overall cap holds on every route
+            return settings.max_body_bytes, "CALLBOARD_MAX_BODY_BYTES"
+        return settings.max_json_body_bytes, ("CALLBOARD_MAX_JSON_BODY_BYTES for this route; only call-record "
+                                              "ingest takes larger bodies")
+
+    app.add_middleware(TrackingMiddleware, body_limit=body_limit)
+
+
+# Routes whose bodies may be as large as CALLBOARD_MAX_BODY_BYTES (call-record batches); every other
+# body is JSON of a few KB, capped at CALLBOARD_MAX_JSON_BODY_BYTES (docs/api.md, "Request limits").
+LARGE_BODY_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("POST", re.compile(r"/workspaces/[^/]+/calls/?$")),
+)
 
 
 class TrackingMiddleware:
     """Pure ASGI (so streaming responses stay streams): tracking id, access log, body cap, and a
-    last-resort 500 that carries the tracking id but never the exception text."""
+    last-resort 500 that carries the tracking id but never the exception text. ``body_limit(scope)``
+    gives a route's largest body and the setting that sets it: a larger one is refused with 413 from
+    its Content-Length before a byte is read, or (chunked) as soon as the bytes read pass it."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, body_limit: Callable[[Scope], tuple[int, str]]) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.body_limit = body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -163,10 +183,11 @@ class TrackingMiddleware:
             await body(scope, receive, send_with_id)
 
         length = headers.get("content-length")
+        limit, setting = self.body_limit(scope)
         try:
-            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            if length is not None and (not length.isdigit() or int(length) > limit):
                 if length.isdigit():
-                    await reply(413, f"Body of {int(length)} bytes exceeds the limit of {self.max_body_bytes}.")
+                    await reply(413, f"Body of {int(length)} bytes exceeds the limit of {limit} bytes ({setting}).")
                 else:
                     await reply(400, "Invalid Content-Length header.")
                 return
@@ -177,8 +198,8 @@ class TrackingMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
-                        raise PayloadTooLarge(f"Body exceeds the limit of {self.max_body_bytes} bytes.")
+                    if received > limit:
+                        raise PayloadTooLarge(f"Body exceeds the limit of {limit} bytes ({setting}).")
                 return message
 
             await self.app(scope, capped_receive, send_with_id)
