@@ -233,7 +233,7 @@ def run_report(
 
     Without a period the pre-query runs first (its time span fixes the UTC-offset runs). With a
     period the runs come from the period, so where the warehouse has concurrent reads the pre-query
-    runs on a second read of its own *while* the report is built and run; it then only supplies ``effort``,
+    runs on a cursor of its own *while* the report is built and run; it then only supplies ``effort``,
     and in the rare case that a segment ends more than a day after the period (the runs would not
     cover it) the report is built and run again with the runs over the real span -- the answer is
     always the one the data's span gives.
