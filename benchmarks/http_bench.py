@@ -72,15 +72,22 @@ def prepare_data_dir(data_dir: Path, workspaces: list[tuple[str, str, str]]) -> 
 
 @contextmanager
 def serve(data_dir: Path, warehouse: Path, workspaces: list[tuple[str, str, str]],
-          poll: float | None = None) -> Iterator[Server]:
-    """Run the API in a subprocess until the block ends (then terminate it, by its pid)."""
-    token = prepare_data_dir(data_dir, workspaces)
+          poll: float | None = None, *, token: str | None = None, workers: int = 1,
+          env: dict[str, str] | None = None, source: Path | None = None) -> Iterator[Server]:
+    """Run the API in a subprocess until the block ends (then terminate it, by its pid).
+
+    ``token``: a data folder already prepared (else one tenant with ``workspaces`` is made);
+    ``env``: extra ``CALLBOARD_*`` settings; ``source``: another callboard ``src`` folder to serve
+    from (a checkout of another version, for before/after figures in one run)."""
+    token = token or prepare_data_dir(data_dir, workspaces)
     port = free_port()
     cmd = [sys.executable, "-m", "benchmarks.server", "--data-dir", str(data_dir),
-           "--warehouse", str(warehouse), "--port", str(port)]
+           "--warehouse", str(warehouse), "--port", str(port), "--workers", str(workers)]
     if poll is not None:
         cmd += ["--poll", str(poll)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(source), str(ROOT)])
     env.pop("CALLBOARD_ADMIN_TOKEN", None)
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))

@@ -14,7 +14,8 @@ import math
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,6 +31,7 @@ from callboard.settings import Settings
 
 if TYPE_CHECKING:  # commands import what they run when they run (see the module's docstring)
     from callboard.reports.templates import TemplateField
+    from callboard.service.via_server import ServerClient
 
 app = typer.Typer(help="callboard: self-hosted call reporting.", no_args_is_help=True, add_completion=False)
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
@@ -83,7 +85,8 @@ def _settings(data_dir: Path | None) -> Settings:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    # one line however long (no wrapping at the console's width), for scripts and logs to grep
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -145,11 +148,17 @@ def import_files(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Import CDR files; each file is stored whole or not at all, and re-importing adds nothing."""
+    """Import CDR files; each file is stored whole or not at all, and re-importing adds nothing.
+
+    While `callboard serve` holds the data folder, the files are read here and stored through it."""
+    from contextlib import ExitStack
+
     from callboard.service.errors import BadRequest
     from callboard.service.imports import import_file, resolve_workspace_id
     from callboard.service.tenancy import check_time_zone
+    from callboard.service.via_server import FileImporter, ServerError
     from callboard.sources import SourceError
+    from callboard.warehouse import AppendResult
 
     settings = _settings(data_dir)
     try:
@@ -163,15 +172,30 @@ def import_files(
     options = dict(o.split("=", 1) for o in option or [] if "=" in o)
     totals = {"received": 0, "inserted": 0, "duplicates": 0}
     failed = 0
+    stopped: str | None = None  # why the server could not take the remaining files
     # Counts go to stdout once, after the progress bar (which owns the terminal while it runs): one
     # line per file when there are several, then the totals, always the last line.
     per_file: list[str] = []
-    with _progress() as progress:
+    with _one_owner(settings), ExitStack() as stack:
+        client = _through_server(settings)
+        if client is not None:
+            console.print(f"importing through the callboard server at {client.url} (pid {client.info.pid}), which "
+                          f"holds {settings.data_dir}", soft_wrap=True, markup=False, highlight=False)
+            importer = stack.enter_context(FileImporter(client, ws_id, files, fmt.value, time_zone=time_zone,
+                                                        options=options))
+
+            def store(path: Path) -> AppendResult:
+                return importer.next_file()  # the files in the same order
+        else:
+            def store(path: Path) -> AppendResult:
+                return import_file(settings, ws_id, path, fmt.value, time_zone=time_zone, options=options)
+
+        progress = stack.enter_context(_progress())
         task = progress.add_task("importing", total=sum(f.stat().st_size for f in files))
         for path in files:
             progress.update(task, description=f"importing {path.name}")
             try:
-                result = import_file(settings, ws_id, path, fmt.value, time_zone=time_zone, options=options)
+                result = store(path)
             except SourceError as exc:
                 failed += 1
                 progress.console.print(f"[red]{path}: refused, nothing stored[/red]")
@@ -179,6 +203,13 @@ def import_files(
                     where = f"row {err.row}" if err.row is not None else "file"
                     col = f", column {err.column}" if err.column else ""
                     progress.console.print(f"  {where}{col}: {err.reason}")
+            except ServerError as exc:
+                if not exc.file:  # the server, not this file: the next would fare no better
+                    stopped = exc.message
+                    break
+                failed += 1
+                progress.console.print(f"{path}: refused, nothing stored: {exc.message}", soft_wrap=True,
+                                       markup=False, highlight=False)
             else:
                 for key in totals:
                     totals[key] += getattr(result, key)
@@ -189,8 +220,37 @@ def import_files(
         for line in per_file:
             out.print(line, soft_wrap=True, markup=False, highlight=False)
     out.print(f"received {totals['received']:,}  inserted {totals['inserted']:,}  duplicates {totals['duplicates']:,}")
+    if stopped:
+        raise _fail(f"{stopped}; the files not counted above may not be stored: importing them again stores only "
+                    "what is missing", 1)
     if failed:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _one_owner(settings: Settings, code: int = 1) -> Iterator[None]:
+    """DuckDB's refusal to open a data folder another process holds, as one line naming that process."""
+    try:
+        yield
+    except Exception as exc:
+        from callboard.service.local_server import is_lock_conflict, lock_message
+
+        if not is_lock_conflict(exc):
+            raise
+        raise _fail(lock_message(settings, exc), code) from None
+
+
+def _through_server(settings: Settings) -> ServerClient | None:
+    """A client of the server holding the data folder, when one runs and answers (else None: the
+    command works on the folder itself)."""
+    from callboard.service.local_server import running_server
+    from callboard.service.via_server import ServerClient
+
+    info = running_server(settings)
+    if info is None:
+        return None
+    client = ServerClient(info)
+    return client if client.ready() else None
 
 
 def _progress() -> Progress:
@@ -399,7 +459,8 @@ def report_run(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Run a report directly on the warehouse and print or save its rows."""
+    """Run a report directly on the warehouse and print or save its rows (through `callboard serve`
+    while it holds the data folder)."""
     from callboard.service.imports import find_workspace
     from callboard.service.local_reports import run_local_report
 
@@ -431,17 +492,30 @@ def report_run(
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     if chosen:
         body["displayFields"] = [{"fieldName": c} for c in chosen]
-    from callboard.reports.request import RequestError
+    from callboard.reports.request import RequestError, resolve_request
+    from callboard.service.via_server import ServerError, run_report_via_server
 
+    if out_file is None and output is OutputFormat.parquet:
+        raise _fail("--output parquet needs --out FILE")
+    defaults = {"timeZoneId": ws.time_zone}
+    result: Any
     try:
-        result, rows = run_local_report(settings, ws.id, body, output.value, out_file,
-                                        defaults={"timeZoneId": ws.time_zone})
+        with _one_owner(settings):
+            client = _through_server(settings)
+            if client is None:
+                result, rows = run_local_report(settings, ws.id, body, output.value, out_file, defaults=defaults)
+            else:
+                req = resolve_request(body, defaults=defaults)  # refused here as offline, and gives the columns
+                console.print(f"running the report through the callboard server at {client.url} (pid "
+                              f"{client.info.pid}), which holds {settings.data_dir}", soft_wrap=True, markup=False,
+                              highlight=False)
+                result, rows = run_report_via_server(client, ws.id, body, req, output.value, out_file)
     except RequestError as exc:
         raise _fail(str(exc)) from None
+    except ServerError as exc:  # a request the server refuses is bad input, as offline; the rest is not
+        raise _fail(exc.message, 2 if exc.status == 400 else 1) from None
     if output is OutputFormat.table:
         _print_table(template, rows, result, chosen)
-    elif out_file is None and output is OutputFormat.parquet:
-        raise _fail("--output parquet needs --out FILE")
 
 
 def parse_filter(text: str) -> dict:
@@ -643,8 +717,10 @@ def serve(
     from callboard.api.server import PortInUse
     from callboard.api.server import serve as serve_app
 
+    settings = _settings(data_dir)
     try:
-        serve_app(_settings(data_dir), host, port)
+        with _one_owner(settings):
+            serve_app(settings, host, port)
     except PortInUse as exc:
         raise _fail(str(exc), 1) from None
 
@@ -653,8 +729,21 @@ def serve(
 def worker(data_dir: DataDir = None) -> None:
     """Run report workers alone (they share the metadata store and the warehouse with `serve`)."""
     from callboard.api.server import run_worker
+    from callboard.service.local_server import is_lock_conflict, lock_message, running_server
 
-    run_worker(_settings(data_dir))
+    settings = _settings(data_dir)
+    try:
+        run_worker(settings)
+    except Exception as exc:
+        if not is_lock_conflict(exc):
+            raise
+        server = running_server(settings)
+        if server is None:
+            raise _fail(lock_message(settings, exc)) from None
+        # an embedded engine: the server's own workers are the only ones this folder can have
+        raise _fail(f"the callboard server at {server.url} (pid {server.pid}) already runs the report workers of "
+                    f"{settings.data_dir}: raise CALLBOARD_WORKERS on it instead, or use a shared engine "
+                    "(CALLBOARD_ENGINE, see docs/deployment.md) to run workers apart.") from None
 
 
 @app.command()
@@ -676,7 +765,7 @@ def demo(
             check_port(host, port)  # before a year of calls is generated, not after
         except PortInUse as exc:
             raise _fail(str(exc), 1) from None
-    with _progress() as progress:
+    with _one_owner(settings), _progress() as progress:
         task = progress.add_task("generating the demo organisation", total=None)
         info = prepare_demo(settings, users=users, days=days, progress=lambda n: progress.update(task, advance=n))
     url = f"http://{host}:{port}"
@@ -696,7 +785,8 @@ def demo(
         from callboard.api.server import serve as serve_app
 
         try:
-            serve_app(settings, host, port)
+            with _one_owner(settings):
+                serve_app(settings, host, port)
         except PortInUse as exc:  # taken while the calls were generated
             raise _fail(str(exc), 1) from None
 

@@ -40,7 +40,19 @@ class Settings(BaseSettings):
     max_json_body_bytes: int = Field(
         1024 * 1024, gt=0, description="Largest body of every route but call-record ingest (which takes "
         "up to max_body_bytes).")
-    workers: int = Field(1, ge=0, description="Report workers run in-process by `callboard serve`.")
+    workers: int = Field(
+        4, ge=0, description="Reports `callboard serve` runs at once (in-process workers, each on a cursor of "
+        "its own on engines that run queries concurrently).")
+    long_report_days: float = Field(
+        31, gt=0, description="A report whose period covers more days than this runs in the long lane.")
+    long_report_runs: int = Field(
+        1, ge=1, description="Workers that take long-lane reports (never all of them: the rest keep "
+        "short reports moving).")
+    tenant_concurrent_runs: int = Field(
+        3, ge=1, description="Requests of one tenant running at once; its further requests wait their turn.")
+    engine_threads: int | None = Field(
+        None, ge=1, description="Threads of the embedded DuckDB engine, shared by every running report "
+        "(default: one per core).")
     query_timeout_seconds: int = Field(300, gt=0, description="Longest a single report may run in the engine.")
     memory_limit: str = Field(
         "50%", description="Memory the embedded DuckDB engine may use: a share of the machine's (or "

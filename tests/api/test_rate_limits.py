@@ -18,7 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from callboard.api import server
 from callboard.api.deps import DownloadLimit
-from callboard.service.auth import RateLimiter, client_key
+from callboard.service.rate_limits import RateLimiter, client_key
 from callboard.settings import Settings
 from callboard.webex.templates import WEBEX_TEMPLATE_IDS
 from tests.support.api import Api, V, check_error

@@ -176,3 +176,19 @@ def test_a_huge_wrong_value_is_not_echoed_whole() -> None:
     err = _refusal(filterConditions=[{"fieldName": "cli", "operator": "=", "values": [[1] * 100_000]}])
     assert err.part == "filterConditions[0].values[0]"
     assert len(str(err)) < 400 and "300,000 characters" in err.message
+
+
+def test_priority_level_1_needs_the_priority_scope(api: Any) -> None:
+    """``priorityLevel`` 1 jumps the queue: refused (403 naming the field and the scope) to a token
+    without ``reports:priority``, accepted from one granted it; 2 and 3 stay open to every reader."""
+    tid, token = api.tenant()
+    ws = api.workspace(token)
+    reader = api.token(tid, ["reports:read"])
+    granted = api.token(tid, ["reports:read", "reports:priority"])
+    url = f"{V}/workspaces/{ws}/requests"
+    body = {"reportTemplateName": "CallList", "priorityLevel": 1}
+    check_error(api.client.post(url, json=body, headers=api.auth(reader)), 403, "priorityLevel", "reports:priority")
+    assert api.client.post(url, json={**body, "priorityLevel": 3}, headers=api.auth(reader)).status_code == 202
+    r = api.client.post(url, json=body, headers=api.auth(granted))
+    assert r.status_code == 202, r.text
+    assert r.json()["request"]["priorityLevel"] == 1

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from callboard.service import tenancy
 from callboard.service.auth import (
     Principal,
-    RateLimiter,
     authenticate,
     check_scopes,
     hash_token,
 )
 from callboard.service.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
+from callboard.service.rate_limits import RateLimiter
 from callboard.service.schemas import TokenCreate, WorkspaceCreate
 from callboard.store import Database
 from callboard.store.models import ApiToken, utcnow

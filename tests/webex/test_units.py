@@ -142,7 +142,7 @@ def test_migration_creates_the_webex_table_exactly_as_the_model_declares(tmp_pat
 
     db = Database(f"sqlite:///{tmp_path / 'meta.sqlite'}")
     try:
-        assert "w001_webex_reports" in heads()
+        assert len(heads()) == 1  # one line of migrations, the Webex table's among them
         assert "webex_reports" in inspect(db.engine).get_table_names()
         ours = MetaData(naming_convention=Base.metadata.naming_convention)
         for name in ("tenants", "workspaces", "requests", "reports", WebexReport.__tablename__):

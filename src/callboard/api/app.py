@@ -20,9 +20,10 @@ from callboard.api import errors
 from callboard.api.context import AppContext
 from callboard.api.routes import calls, health, requests, saved_reports, templates, tenants, webex, workspaces
 from callboard.api.routes.admin_backup import router as admin_backup_router
+from callboard.service import local_server
 from callboard.service.admin import bootstrap_admin_token
-from callboard.service.auth import RateLimiter
 from callboard.service.imports import open_warehouse
+from callboard.service.rate_limits import Limiter, RateLimiter, SharedRateLimiter
 from callboard.service.worker import PRIVATE_DIR, recover
 from callboard.settings import Settings
 from callboard.store.db import Database
@@ -100,13 +101,16 @@ def create_app(
     warehouse: Any = None,
     workers: int | None = None,
     announce: bool = True,
+    local_url: str | None = None,
 ) -> FastAPI:
     """Build the API for one deployment.
 
     ``warehouse`` defaults to the one configured by ``settings.engine``; ``workers`` (default
     ``settings.workers``) report workers start with the app's lifespan and stop with it. On the first
     start of an empty data folder without ``CALLBOARD_ADMIN_TOKEN``, a system administrator token is
-    created and printed once (``announce``).
+    created and printed once (``announce``). ``local_url``: the address this process serves at, for
+    the command line on this machine; while the app runs it is announced in ``data_dir/server.json``
+    with a local credential drawn now (``service.local_server``).
     """
     settings = settings or Settings()
     settings.data_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
@@ -114,8 +118,11 @@ def create_app(
     db = Database(settings.metadata_url)
     if warehouse is None:
         warehouse = open_warehouse(settings)
-    ctx = AppContext(settings=settings, db=db, warehouse=warehouse,
-                     limiter=RateLimiter(settings.rate_limit_per_minute))
+    # Several API processes share a PostgreSQL store, so they share its rate-limit table; a SQLite
+    # store is one machine's, where counting in each process's memory costs no round trip.
+    limiter: Limiter = (SharedRateLimiter(db, settings.rate_limit_per_minute) if db.dialect == "postgresql"
+                        else RateLimiter(settings.rate_limit_per_minute))
+    ctx = AppContext(settings=settings, db=db, warehouse=warehouse, limiter=limiter)
     first_token = bootstrap_admin_token(db, settings)
     if first_token and announce:
         print(
@@ -125,6 +132,7 @@ def create_app(
             flush=True,
         )
     worker_count = settings.workers if workers is None else workers
+    local_credential = local_server.new_credential() if local_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -132,9 +140,14 @@ def create_app(
         recover(settings, db)
         recover_renders(db, settings)
         ctx.start_workers(worker_count)
+        announced = None
         try:
+            if local_url and local_credential:  # served: the command line on this machine comes here meanwhile
+                announced = local_server.announce(settings, local_url, local_credential)
             yield
         finally:
+            if announced and local_credential:  # first: the command line no longer comes here
+                local_server.withdraw(announced, local_credential)
             ctx.stop_workers()
 
     app = FastAPI(
@@ -152,6 +165,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.local_credential = local_credential  # accepted by api.deps.current_principal
     app.state.first_admin_token = first_token
     # added before errors.install, so it runs inside the tracking middleware that answers its 413
     errors.install(app)

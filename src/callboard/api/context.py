@@ -7,7 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from callboard.service.auth import RateLimiter
+from callboard.service.rate_limits import Limiter
+from callboard.service.scheduling import worker_lanes
 from callboard.service.worker import Worker, wake_workers
 from callboard.settings import Settings
 from callboard.store.db import Database
@@ -20,15 +21,16 @@ class AppContext:
     settings: Settings
     db: Database
     warehouse: Any
-    limiter: RateLimiter
+    limiter: Limiter  # in memory on SQLite, in the store on PostgreSQL (service.rate_limits)
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
     def start_workers(self, count: int) -> None:
-        """In-process report workers (``callboard serve``), one thread each."""
+        """In-process report workers (``callboard serve``), one thread each, in their lanes
+        (:func:`service.scheduling.worker_lanes`)."""
         self.stop.clear()
-        for n in range(count):
-            worker = Worker(self.settings, self.db, self.warehouse)
+        for n, lanes in enumerate(worker_lanes(count, self.settings)):
+            worker = Worker(self.settings, self.db, self.warehouse, lanes=lanes)
             t = threading.Thread(target=worker.run_forever, args=(self.stop,), daemon=True,
                                  name=f"callboard-worker-{n}")
             t.start()
@@ -46,4 +48,5 @@ class AppContext:
         close = getattr(self.warehouse, "close", None)
         if close:
             close()
+        self.limiter.close()
         self.db.dispose()

@@ -25,9 +25,10 @@ from callboard.service.auth import (
     Alternative,
     Principal,
     authenticate,
-    client_key,
 )
 from callboard.service.errors import Forbidden, TooManyRequests, Unauthorized
+from callboard.service.local_server import local_principal
+from callboard.service.rate_limits import client_key
 from callboard.store.models import SavedReport, Workspace
 
 
@@ -90,7 +91,10 @@ def current_principal(request: Request, ctx: ContextDep, _: BearerCredentials) -
     token = bearer_token(request)
     try:
         with ctx.db.session() as session:
-            principal = authenticate(session, token, admin_token=ctx.settings.admin_token)
+            # the local credential of ``callboard serve`` (data-folder owner's CLI), else a stored token
+            principal = (local_principal(session, getattr(request.app.state, "local_credential", None), token,
+                                         request.path_params.get("workspaceId"))
+                         or authenticate(session, token, admin_token=ctx.settings.admin_token))
     except Unauthorized:
         ctx.limiter.hit(failures, rate)
         raise

@@ -17,6 +17,8 @@ import uvicorn
 from callboard.api.app import create_app
 from callboard.service.admin import open_store
 from callboard.service.imports import open_warehouse
+from callboard.service.local_server import local_url
+from callboard.service.scheduling import worker_lanes
 from callboard.service.worker import Worker, recover
 from callboard.settings import Settings
 
@@ -100,7 +102,8 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None
     check_port(host, port)
     configure_logging(settings.log_format)
     as_json = settings.log_format == "json"
-    app = create_app(settings, announce=not as_json)
+    # announced in the data folder, so the command line on this machine goes through this process
+    app = create_app(settings, announce=not as_json, local_url=local_url(host, port))
     extra: dict[str, Any] = {}
     if as_json:
         extra["log_config"] = None  # uvicorn's loggers propagate to the JSON handler instead of their own
@@ -115,7 +118,8 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, threa
 
     They share the metadata store (use PostgreSQL for several machines) and the warehouse with the
     API. An embedded DuckDB file can be opened by one process only, so standalone workers need a
-    shared engine (``CALLBOARD_ENGINE``) or a ``serve`` with ``CALLBOARD_WORKERS=0`` elsewhere.
+    shared engine (``CALLBOARD_ENGINE``); opening a file another process holds raises DuckDB's lock
+    error (the CLI explains it: ``service.local_server.lock_message``).
     """
     os.umask(PRIVATE_UMASK)
     configure_logging(settings.log_format)
@@ -123,11 +127,16 @@ def run_worker(settings: Settings, *, stop: threading.Event | None = None, threa
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-    db = open_store(settings)
+    # the warehouse first: a data folder another process holds is refused before anything starts
     warehouse = open_warehouse(settings)
+    try:
+        db = open_store(settings)
+    except BaseException:
+        warehouse.close()
+        raise
     recover(settings, db)  # what a previous process of this host left running is queued again
     count = max(1, threads if threads is not None else settings.workers)
-    workers = [Worker(settings, db, warehouse) for _ in range(count)]
+    workers = [Worker(settings, db, warehouse, lanes=lanes) for lanes in worker_lanes(count, settings)]
     pool = [threading.Thread(target=w.run_forever, args=(stop,), name=f"callboard-worker-{n}", daemon=True)
             for n, w in enumerate(workers)]
     for t in pool:

@@ -19,8 +19,9 @@ from callboard.warehouse import AppendResult, Warehouse, connect
 
 def open_warehouse(settings: Settings) -> Warehouse:
     """The calls warehouse of a deployment (DuckDB file in the data folder unless configured; an
-    embedded DuckDB capped at ``memory_limit``, spilling to ``data_dir/tmp``)."""
-    return connect(settings.engine, data_dir=settings.data_dir, memory_limit=settings.memory_limit)
+    embedded DuckDB capped at ``memory_limit``, spilling to ``data_dir/tmp``, on ``engine_threads``)."""
+    return connect(settings.engine, data_dir=settings.data_dir, memory_limit=settings.memory_limit,
+                   threads=settings.engine_threads)
 
 
 def import_data(

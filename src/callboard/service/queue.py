@@ -27,19 +27,23 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import CursorResult, and_, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from callboard.store.db import Database
 from callboard.store.models import ReportRequest, RequestStatus, utcnow
 
 log = logging.getLogger("callboard.queue")
+
+# Serialises claims on PostgreSQL when a per-tenant cap applies (an arbitrary constant of this
+# application among the database's advisory locks).
+CLAIM_LOCK_KEY = 0x6362_0001
 
 # A request is claimed at most this many times when its worker dies while running it; the death of
 # the last attempt ends it failed (``stopped_message``).
@@ -170,11 +174,21 @@ def _claimable(stale_before: datetime) -> Any:
     )
 
 
-def claim(db: Database, worker_id: str, *, stale_after: float, now: datetime | None = None) -> Job | None:
-    """Claim the next request (queued, or running under a worker silent for ``stale_after`` s)."""
+def claim(db: Database, worker_id: str, *, stale_after: float, now: datetime | None = None,
+          lanes: Sequence[str] | None = None, tenant_cap: int | None = None) -> Job | None:
+    """Claim the next request (queued, or running under a worker silent for ``stale_after`` s).
+
+    ``lanes`` (default: any) are the lanes this worker takes, in order of preference: a request of
+    the first lane goes before one of the second whatever their priority. ``tenant_cap`` skips the
+    requests of tenants with that many requests already running (see :mod:`service.scheduling`).
+    """
     now = now or utcnow()
     stale_before = now - timedelta(seconds=stale_after)
     with db.session() as session:
+        if tenant_cap is not None and db.dialect == "postgresql":
+            # Claims take turns (for this transaction only) so two workers cannot both see a tenant
+            # one below its cap and take it over; a claim is a few milliseconds.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
         # A request whose cancellation was asked while its worker died ends here, not in a re-run.
         session.execute(
             update(ReportRequest)
@@ -193,12 +207,21 @@ def claim(db: Database, worker_id: str, *, stale_after: float, now: datetime | N
         )).rowcount
         if ended:
             log.warning("%d request(s) failed: their worker died during each of %d attempts", ended, MAX_ATTEMPTS)
-        q = (
-            select(ReportRequest.id, ReportRequest.attempts)
-            .where(_claimable(stale_before))
-            .order_by(ReportRequest.priority, ReportRequest.created_at, ReportRequest.id)
-            .limit(1)
-        )
+        order: list[Any] = [ReportRequest.priority, ReportRequest.created_at, ReportRequest.id]
+        q = select(ReportRequest.id, ReportRequest.attempts).where(_claimable(stale_before))
+        if lanes is not None:
+            q = q.where(ReportRequest.lane.in_(list(lanes)))
+            if len(lanes) > 1:
+                order.insert(0, case({lane: n for n, lane in enumerate(lanes)}, value=ReportRequest.lane))
+        if tenant_cap is not None:
+            busy = (
+                select(ReportRequest.tenant_id)
+                .where(ReportRequest.status == RequestStatus.RUNNING, ReportRequest.heartbeat_at >= stale_before)
+                .group_by(ReportRequest.tenant_id)
+                .having(func.count() >= tenant_cap)
+            )
+            q = q.where(ReportRequest.tenant_id.not_in(busy))
+        q = q.order_by(*order).limit(1)
         if db.dialect == "postgresql":
             q = q.with_for_update(skip_locked=True)
         for _ in range(5):

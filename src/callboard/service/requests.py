@@ -7,6 +7,7 @@ order; ``data`` is streamed from the Parquet snapshot so memory does not grow wi
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -19,7 +20,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from callboard.reports.output import json_document_chunks
-from callboard.service import endings, resolve
+from callboard.service import endings, resolve, scheduling
+from callboard.service.auth import Principal
 from callboard.service.errors import BadRequest, Gone, NotFound
 from callboard.service.queue import STATUS_MESSAGES
 from callboard.service.tenancy import parse_id
@@ -36,10 +38,14 @@ def submit(
     body: Mapping[str, Any],
     *,
     report: SavedReport | None = None,
+    principal: Principal | None = None,
 ) -> ReportRequest:
-    """Resolve, validate and queue a request (400 before anything is stored if it is bad)."""
+    """Resolve, validate and queue a request (400 before anything is stored if it is bad) in the
+    lane its period puts it in. ``principal``: the caller, whose scopes decide whether it may ask for
+    ``priorityLevel`` 1 (None: the operator's own command line)."""
     now = utcnow()
     req, spec = resolve.resolve(settings, workspace, body, report=report, now=now)
+    scheduling.check_priority(spec["priorityLevel"], principal)
     request_id = uuid.uuid4()
     echo = req.echo(
         request_id=str(request_id),
@@ -56,6 +62,7 @@ def submit(
         status=RequestStatus.QUEUED,
         status_message=STATUS_MESSAGES[RequestStatus.QUEUED],
         priority=spec["priorityLevel"],
+        lane=scheduling.lane_for(req.period, settings),
         created_at=now,
         attempts=0,
         cancel_requested=False,
@@ -97,6 +104,41 @@ def read_when_ended(db: Database, workspace: Workspace, request_id: str, *, repo
         if effective_status(row) not in (RequestStatus.QUEUED, RequestStatus.RUNNING) or remaining <= 0:
             return row
         endings.wait(remaining)
+
+
+async def read_when_ended_async(db: Database, workspace: Workspace, request_id: str, *,
+                                report: SavedReport | None = None, wait_seconds: float = 0.0) -> ReportRequest:
+    """:func:`read_when_ended` for the API's event loop: the reads run in a thread, the wait holds none
+    (:func:`endings.until_ended`), so readers waiting on ``Prefer: wait`` do not take the threads other
+    requests need. The row of a request that ended while waited for comes from the waiters' shared
+    query (its workspace and report were checked by the first read)."""
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    while True:
+        since = endings.ticket()
+        row = await asyncio.to_thread(read_when_ended, db, workspace, request_id, report=report)
+        remaining = deadline - time.monotonic()
+        if effective_status(row) not in (RequestStatus.QUEUED, RequestStatus.RUNNING) or remaining <= 0:
+            return row
+        ended = await endings.until_ended(_ended_among, db, row.id, remaining, since=since)
+        if isinstance(ended, ReportRequest):
+            return ended
+        # the wait ran out, or the row is gone: read again (at the deadline it answers as it stands)
+
+
+_IN_LIST = 500  # ids per query of ``_ended_among``, well under every engine's parameter limit
+
+
+def _ended_among(db: Database, ids: frozenset[uuid.UUID]) -> dict[uuid.UUID, ReportRequest | None]:
+    """The rows of those of ``ids`` that are no longer queued or running, ``None`` for those discarded:
+    one query for all the readers waiting in one process."""
+    rows: dict[uuid.UUID, ReportRequest | None] = dict.fromkeys(ids)
+    ordered = list(ids)
+    with db.session() as session:
+        for at in range(0, len(ordered), _IN_LIST):
+            rows.update((row.id, row) for row in session.scalars(
+                select(ReportRequest).where(ReportRequest.id.in_(ordered[at:at + _IN_LIST]))))
+    return {rid: row for rid, row in rows.items()
+            if row is None or RequestStatus(row.status) not in (RequestStatus.QUEUED, RequestStatus.RUNNING)}
 
 
 def list_requests(session: Session, workspace: Workspace, report: SavedReport | None) -> list[ReportRequest]:

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 
 from callboard.reports.runner import run_report
-from callboard.service import endings, queue
+from callboard.service import endings, queue, scheduling
 from callboard.service.queue import Figures, Job
 from callboard.service.resolve import from_spec
 from callboard.settings import Settings
@@ -130,8 +130,11 @@ class Worker:
         *,
         worker_id: str | None = None,
         runner: Runner | None = None,
+        lanes: Sequence[str] | None = None,
     ) -> None:
         self.settings = settings
+        # the lanes this worker takes from, in order of preference (service.scheduling); None: any
+        self.lanes = tuple(lanes) if lanes is not None else None
         self.db = db
         self.warehouse = warehouse
         self.worker_id = worker_id or queue.new_worker_id()  # host:pid:instance.random
@@ -149,13 +152,15 @@ class Worker:
     # ---- one job ----------------------------------------------------------------------------
     def run_once(self) -> bool:
         """Claim and run one request; False when nothing was waiting."""
-        job = queue.claim(self.db, self.worker_id, stale_after=self.settings.worker_stale_seconds)
+        job = queue.claim(self.db, self.worker_id, stale_after=self.settings.worker_stale_seconds,
+                          lanes=self.lanes, tenant_cap=self.settings.tenant_concurrent_runs)
         if job is None:
             return False
         self.run_job(job)
         return True
 
     def run_job(self, job: Job) -> None:
+        t0 = time.perf_counter()
         self.results_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         final = self.results_dir / f"{job.id}.parquet"
         # the owner's tag: a process starting after this one died removes it (sweep_temp_files)
@@ -168,18 +173,22 @@ class Worker:
         beat.start()
         log.info("worker %s running request %s (attempt %d)", self.worker_id, job.id, job.attempt)
         try:
-            # runs on one warehouse take turns; a runner that brings its own data needs no warehouse
-            with self.warehouse.run_lock if self.warehouse is not None else nullcontext():
+            # runs share the warehouse where it reads concurrently, else take turns; a runner that
+            # brings its own data needs no warehouse
+            with self.warehouse.turn() if self.warehouse is not None else nullcontext():
                 if stop.is_set():
                     raise Cancelled()
                 result = self.runner(self.warehouse, str(job.workspace_id), job.resolved, temp, stop.is_set)
             if stop.is_set():
                 raise Cancelled()
+            t_run = time.perf_counter()
             figures = Figures.from_result(result)
             if temp.exists():
                 os.chmod(temp, PRIVATE_FILE)  # owner-only whatever the umask of the process
             ok = queue.finish(self.db, job, figures, temp, final, ttl_seconds=self.settings.result_ttl_seconds)
-            log.info("request %s %s", job.id, "complete" if ok else "finished but no longer ours; dropped")
+            log.info("request %s %s (run %.0f ms, publish %.0f ms)", job.id,
+                     "complete" if ok else "finished but no longer ours; dropped",
+                     (t_run - t0) * 1000, (time.perf_counter() - t_run) * 1000)
         except Exception as exc:  # the engine's failure becomes the request's statusMessage
             temp.unlink(missing_ok=True)
             if timed_out.is_set():
@@ -263,7 +272,9 @@ class Worker:
         sweep_temp_files(self.results_dir)
 
     def run_forever(self, stop: threading.Event) -> None:
-        log.info("worker %s started", self.worker_id)
+        log.info("worker %s started (lanes: %s)", self.worker_id, ", ".join(self.lanes or scheduling.LANES))
+        if self.lanes is not None and scheduling.LONG in self.lanes:
+            scheduling.yield_processor()  # this thread runs the long reports: short ones go first
         while not stop.is_set():
             # cleared before looking, so a submit committed after the claim found nothing still
             # ends the wait below at once

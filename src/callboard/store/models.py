@@ -136,6 +136,8 @@ class ReportRequest(Base):
     status: Mapped[int] = mapped_column(Integer, default=RequestStatus.QUEUED)
     status_message: Mapped[str] = mapped_column(String(2000), default="Report queued")
     priority: Mapped[int] = mapped_column(Integer, default=2)
+    # ``short`` or ``long`` by expected cost (service.scheduling): which workers may claim it.
+    lane: Mapped[str] = mapped_column(String(8), default="short", server_default="short")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

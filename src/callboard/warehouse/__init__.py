@@ -16,16 +16,18 @@ __all__ = ["AppendResult", "Capabilities", "DuckDBWarehouse", "IbisWarehouse", "
            "Warehouse", "connect"]
 
 
-def connect(url: str | None, *, data_dir: Path | None = None, memory_limit: str | None = None) -> Warehouse:
+def connect(url: str | None, *, data_dir: Path | None = None, memory_limit: str | None = None,
+            threads: int | None = None) -> Warehouse:
     """The warehouse ``url`` names (see the module docstring). An embedded DuckDB is capped at
-    ``memory_limit`` and spills to ``data_dir/tmp`` (see :meth:`DuckDBWarehouse.open`)."""
+    ``memory_limit``, spills to ``data_dir/tmp`` and runs on ``threads`` threads (default: one per
+    core), shared by every query (see :meth:`DuckDBWarehouse.open`)."""
     spill = data_dir / "tmp" if data_dir is not None else None
     if not url or url == "duckdb":
         return DuckDBWarehouse.open((data_dir or Path("callboard-data")) / "calls.duckdb",
-                                    memory_limit=memory_limit, temp_directory=spill)
+                                    memory_limit=memory_limit, temp_directory=spill, threads=threads)
     if url.startswith("duckdb://"):
         return DuckDBWarehouse.open(url.removeprefix("duckdb://") or None, memory_limit=memory_limit,
-                                    temp_directory=spill)
+                                    temp_directory=spill, threads=threads)
     if url in ("pyspark", "spark"):
         return SparkWarehouse.open()
     return IbisWarehouse.open(url)

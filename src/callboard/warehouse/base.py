@@ -109,12 +109,24 @@ class Warehouse:
         self.con = con
         # Appends are serialised so the duplicate check stays exact.
         self._write_lock = threading.Lock()
-        # Report runs on one warehouse take turns (the engine parallelises inside one query).
+        # Where reads cannot run concurrently, report runs take turns (``turn``).
         self.run_lock = threading.Lock()
+        # Table expressions by name: looking one up asks the engine for its schema on the shared
+        # connection, which concurrent report runs must not do at once (nor repeat for every report).
+        self._tables: dict[str, ir.Table] = {}
+        self._tables_lock = threading.Lock()
 
     # ---- reading ------------------------------------------------------------------------------
+    def table(self, name: str) -> ir.Table:
+        """The stored table ``name`` as an Ibis expression (its schema looked up once)."""
+        with self._tables_lock:
+            t = self._tables.get(name)
+            if t is None:
+                t = self._tables[name] = self.con.table(name)
+            return t
+
     def calls(self) -> ir.Table:
-        return self.con.table(CALLS_TABLE)
+        return self.table(CALLS_TABLE)
 
     def segments(self, workspace: str) -> ir.Table:
         """The calls of one workspace (the starting point of every report)."""
@@ -128,18 +140,34 @@ class Warehouse:
 
     def call_rollups(self, workspace: str, table: str = CALL_ROLLUPS_TABLE) -> ir.Table:
         """One workspace's rows of a stored call rollup table (only where :attr:`has_call_rollups`)."""
-        t = self.con.table(table)
+        t = self.table(table)
         return t.filter(t[WORKSPACE_COLUMN] == workspace)
 
     def count(self, workspace: str | None = None) -> int:
         t = self.calls() if workspace is None else self.segments(workspace)
-        return int(t.count().execute())
+        with self.session() as s:
+            return int(s.to_arrow(t.count().name("n").as_table()).column(0)[0].as_py())
 
     def time_range(self, workspace: str) -> tuple[datetime | None, datetime | None]:
         """(first start, last start) stored for a workspace, UTC-naive, or (None, None)."""
         t = self.segments(workspace)
-        row = t.aggregate(lo=t.start.min(), hi=t.start.max()).to_pyarrow().to_pylist()[0]
+        with self.session() as s:
+            row = s.to_arrow(t.aggregate(lo=t.start.min(), hi=t.start.max())).to_pylist()[0]
         return row["lo"], row["hi"]
+
+    @contextmanager
+    def turn(self, timeout: float | None = None) -> Iterator[None]:
+        """A report run's turn on this warehouse: at once where reads run concurrently (each in a
+        :meth:`session` of its own), else one run at a time. ``TimeoutError`` after ``timeout`` s."""
+        if self.capabilities.concurrent_reads:
+            yield
+            return
+        if not self.run_lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError("the warehouse is busy with another report")
+        try:
+            yield
+        finally:
+            self.run_lock.release()
 
     @contextmanager
     def session(self, *, snapshot: bool = False) -> Iterator[ReadSession]:

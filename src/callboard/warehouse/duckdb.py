@@ -98,6 +98,10 @@ class DuckDBWarehouse(Warehouse):
         self.path = path
         self._db: Any = con.con  # the DuckDB connection the Ibis backend runs on
         self._has_rollups: bool | None = None
+        # DuckDB refuses two calls at once on one connection ("connection is busy"): what runs on
+        # the shared connection itself (maintenance, Ibis's own execution) holds this; reports and
+        # appends run on cursors of their own and need not
+        self._shared = threading.RLock()
         self._refresh: dict[str, str] | None = None
 
     @classmethod
@@ -131,7 +135,8 @@ class DuckDBWarehouse(Warehouse):
             null = " NOT NULL" if f.name in ("docId", "connId", "start") else ""
             cols.append(f'"{f.name}" {_DUCKDB_TYPES[f.type]}{null}')
         cols.append(f'"{EXTRA_FIELD}" VARCHAR')
-        self.raw_sql("SET enable_progress_bar = false")  # a long rebuild would draw one on the server's stdout
+        # on the connection itself, as rebuilds run there: a long one would draw a progress bar on stdout
+        self._db.execute("SET enable_progress_bar = false")
         self.raw_sql(f"CREATE TABLE IF NOT EXISTS {CALLS_TABLE} ({', '.join(cols)})")
         if not all(self._has_table(s.table) for s in STORED):
             self.rebuild_call_rollups()  # a new file, or one from before the table existed
@@ -140,7 +145,11 @@ class DuckDBWarehouse(Warehouse):
         # not Ibis's list_tables(): ibis 12.0 calls fetch_arrow_table(), which DuckDB 2.0 removed
         # (fixed upstream by ibis-project/ibis#12001, not yet released)
         sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'"
-        return bool(self._db.execute(sql, [table]).fetchall()[0][0])
+        cur = self._db.cursor()  # of its own: reports running at once ask this too
+        try:
+            return bool(cur.execute(sql, [table]).fetchall()[0][0])
+        finally:
+            cur.close()
 
     @property
     def has_call_rollups(self) -> bool:
@@ -149,8 +158,9 @@ class DuckDBWarehouse(Warehouse):
         return self._has_rollups
 
     def raw_sql(self, sql: str, params: list[Any] | None = None) -> Any:
-        """Run SQL directly on DuckDB (warehouse maintenance only; reports go through Ibis)."""
-        return self._db.execute(sql, params or [])
+        """Run SQL directly on DuckDB (warehouse maintenance only; reports go through Ibis), on a
+        cursor of its own (reports may be running on others); returns the cursor to fetch from."""
+        return self._db.cursor().execute(sql, params or [])
 
     # ---- reading ------------------------------------------------------------------------------
     @contextmanager
@@ -310,13 +320,13 @@ class DuckDBWarehouse(Warehouse):
             raw.execute(f"DROP TABLE {CALLS_TABLE}")
             raw.execute(f"ALTER TABLE {CALLS_TABLE}__sorted RENAME TO {CALLS_TABLE}")
             call_rollups.rebuild(raw, CALLS_TABLE, self.functions)
-        self._db.execute("CHECKPOINT")  # outside the transaction: DuckDB refuses it inside one
+        self.raw_sql("CHECKPOINT")  # outside the transaction: DuckDB refuses it inside one
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
         """The DuckDB connection inside one transaction under the write lock: committed when the
         block ends, rolled back when it raises."""
-        with self._write_lock:
+        with self._write_lock, self._shared:
             raw = self._db
             raw.execute("BEGIN TRANSACTION")
             try:
@@ -355,7 +365,8 @@ class _DuckDBSession(ReadSession):
             with self._lock:
                 self._running = self._wh._db
             try:
-                return self._wh.con.to_pyarrow(expr)
+                with self._wh._shared:
+                    return self._wh.con.to_pyarrow(expr)
             finally:
                 with self._lock:
                     self._running = self._cursor

@@ -97,8 +97,8 @@ DATES_CACHE_SECONDS = 30.0
 def data_dates(warehouse: Any, workspace: Workspace | None) -> tuple[date | None, date | None]:
     """First and last UTC day with calls in ``workspace`` (``None``s when empty or unknown).
 
-    The warehouse connection is shared with the report workers and guarded by its ``run_lock``; a
-    listing never waits long for it: after 2 s it answers from a recent value, or without dates.
+    On a warehouse whose reads take turns with the report runs (``Warehouse.turn``), a listing never
+    waits long: after 2 s it answers from a recent value, or without dates.
     """
     if workspace is None:
         return None, None
@@ -108,13 +108,11 @@ def data_dates(warehouse: Any, workspace: Workspace | None) -> tuple[date | None
         cached = _dates_cache.get(key)
     if cached is not None and now - cached[0] < DATES_CACHE_SECONDS:
         return cached[1]
-    lock = warehouse.run_lock
-    if not lock.acquire(timeout=2.0):
-        return cached[1] if cached else (None, None)
     try:
-        lo, hi = warehouse.time_range(key)
-    finally:
-        lock.release()
+        with warehouse.turn(timeout=2.0):
+            lo, hi = warehouse.time_range(key)
+    except TimeoutError:
+        return cached[1] if cached else (None, None)
     value = (_as_date(lo), _as_date(hi))
     with _dates_lock:
         _dates_cache[key] = (now, value)
@@ -264,7 +262,7 @@ def create_report(session: Session, settings: Settings, principal: Principal, bo
             raise _bad("This organisation has no workspace to report on yet: create one "
                        "(POST /api/v1.0/workspaces) and import calls first.")
         workspace = found
-    req = results.submit(session, settings, workspace, request_body(spec))
+    req = results.submit(session, settings, workspace, request_body(spec), principal=principal)
     row = WebexReport(
         id=uuid.uuid4(),
         tenant_id=workspace.tenant_id,

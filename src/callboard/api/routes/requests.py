@@ -11,15 +11,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from callboard.api.deps import ContextDep, ReadReports, ReportDep, WorkspaceDep, WriteReports
 from callboard.api.errors import ERROR_RESPONSES
 from callboard.api.urls import absolute_url
 from callboard.service import queue
 from callboard.service import requests as svc
+from callboard.service.auth import Principal
 from callboard.service.errors import Gone
 from callboard.service.schemas import ErrorBody, ListOf, ResultsDocument, StatusDocument
-from callboard.store.models import RequestStatus, SavedReport, Workspace
+from callboard.store.models import ReportRequest, RequestStatus, SavedReport, Workspace
 
 router = APIRouter(tags=["requests"], responses=ERROR_RESPONSES)
 JSON_TYPE = "application/json; charset=utf-8"
@@ -51,10 +53,10 @@ def _location(request: Request, ctx: ContextDep, workspace: Workspace, report: S
     return absolute_url(request, ctx.settings, path)
 
 
-def _submit(request: Request, ctx: ContextDep, workspace: Workspace, report: SavedReport | None,
-            body: dict[str, Any] | None) -> JSONResponse:
+def _submit(request: Request, ctx: ContextDep, principal: Principal, workspace: Workspace,
+            report: SavedReport | None, body: dict[str, Any] | None) -> JSONResponse:
     with ctx.db.session() as session:
-        row = svc.submit(session, ctx.settings, workspace, body or {}, report=report)
+        row = svc.submit(session, ctx.settings, workspace, body or {}, report=report, principal=principal)
         doc = svc.status_document(row)
     return JSONResponse(doc, status_code=status.HTTP_202_ACCEPTED, media_type=JSON_TYPE, headers={
         "Location": _location(request, ctx, workspace, report, row.id),
@@ -62,7 +64,7 @@ def _submit(request: Request, ctx: ContextDep, workspace: Workspace, report: Sav
     })
 
 
-MAX_WAIT_SECONDS = 30  # the longest ``Prefer: wait`` honoured (a request thread is held meanwhile)
+MAX_WAIT_SECONDS = 30  # the longest ``Prefer: wait`` honoured (the wait holds no thread, only a connection)
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?(\d+(?:\.\d+)?)\"?", re.IGNORECASE)
 
 
@@ -78,17 +80,26 @@ def _applied(wait: float) -> dict[str, str]:
     return {"Preference-Applied": f"wait={wait:g}"} if wait else {}
 
 
-def _status(request: Request, ctx: ContextDep, workspace: Workspace, report: SavedReport | None,
-            request_id: str) -> JSONResponse:
+# The status and data routes are coroutines so that a ``Prefer: wait`` holds no thread while it waits:
+# the threadpool (a few dozen threads) serves every sync route, and waiters holding its threads would
+# leave /health and every other caller unanswered. The reads of the row and the file checks before a
+# stream are brief and still run in threads.
+async def _status(request: Request, ctx: ContextDep, workspace: Workspace, report: SavedReport | None,
+                  request_id: str) -> JSONResponse:
     wait = _prefer_wait(request)
-    row = svc.read_when_ended(ctx.db, workspace, request_id, report=report, wait_seconds=wait)
+    row = await svc.read_when_ended_async(ctx.db, workspace, request_id, report=report, wait_seconds=wait)
     return JSONResponse(svc.status_document(row), media_type=JSON_TYPE, headers=_applied(wait))
 
 
-def _data(request: Request, ctx: ContextDep, workspace: Workspace, report: SavedReport | None,
-          request_id: str, page: int | None, page_size: int | None) -> Response:
+async def _data(request: Request, ctx: ContextDep, workspace: Workspace, report: SavedReport | None,
+                request_id: str, page: int | None, page_size: int | None) -> Response:
     wait = _prefer_wait(request)
-    row = svc.read_when_ended(ctx.db, workspace, request_id, report=report, wait_seconds=wait)
+    row = await svc.read_when_ended_async(ctx.db, workspace, request_id, report=report, wait_seconds=wait)
+    return await run_in_threadpool(_data_answer, request, ctx, row, wait, page, page_size)
+
+
+def _data_answer(request: Request, ctx: ContextDep, row: ReportRequest, wait: float, page: int | None,
+                 page_size: int | None) -> Response:
     state = svc.effective_status(row)
     if state in (RequestStatus.QUEUED, RequestStatus.RUNNING):
         return JSONResponse(svc.status_document(row), status_code=status.HTTP_202_ACCEPTED, media_type=JSON_TYPE,
@@ -126,11 +137,11 @@ def _delete(ctx: ContextDep, workspace: Workspace, report: SavedReport | None, r
 # ---- under a saved report -------------------------------------------------------------------------
 @router.post(REPORT_BASE + "/requests", status_code=202, response_model=StatusDocument,
              operation_id="requests-create", responses={202: {"headers": {"Location": {"schema": {"type": "string"}}}}})
-def create_request(request: Request, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
+def create_request(request: Request, principal: ReadReports, report: ReportDep, workspace: WorkspaceDep,
                    ctx: ContextDep, body: RequestBody = None) -> Response:
     """Queue a run of a saved report; the body's request fields override the report's defaults.
     Answers 202 with the status document and a ``Location`` to poll."""
-    return _submit(request, ctx, workspace, report, body)
+    return _submit(request, ctx, principal, workspace, report, body)
 
 
 @router.get(REPORT_BASE + "/requests", response_model=ListOf[StatusDocument], operation_id="requests-list")
@@ -144,18 +155,18 @@ def list_requests(_: ReadReports, report: ReportDep, workspace: WorkspaceDep, ct
 def _register_report_routes(spelling: str) -> None:
     base = REPORT_BASE + f"/{spelling}/{{requestId}}"
 
-    def get_status(request: Request, requestId: str, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
-                   ctx: ContextDep) -> Response:
+    async def get_status(request: Request, requestId: str, _: ReadReports, report: ReportDep,
+                         workspace: WorkspaceDep, ctx: ContextDep) -> Response:
         """The results document without ``data``: status, figures and the resolved request.
         ``Prefer: wait=N`` (RFC 7240, N ≤ 30) answers as soon as the request ends, or after N s."""
-        return _status(request, ctx, workspace, report, requestId)
+        return await _status(request, ctx, workspace, report, requestId)
 
-    def get_data(request: Request, requestId: str, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
-                 ctx: ContextDep, page: PageQuery = None, pageSize: PageSizeQuery = None) -> Response:
+    async def get_data(request: Request, requestId: str, _: ReadReports, report: ReportDep, workspace: WorkspaceDep,
+                       ctx: ContextDep, page: PageQuery = None, pageSize: PageSizeQuery = None) -> Response:
         """The whole results document (202 with ``Retry-After`` until complete); paged with
         ``page`` and ``pageSize``, with a ``Link: rel="next"`` header while more rows follow.
         ``Prefer: wait=N`` (RFC 7240, N ≤ 30) holds the answer until the request ends or N s pass."""
-        return _data(request, ctx, workspace, report, requestId, page, pageSize)
+        return await _data(request, ctx, workspace, report, requestId, page, pageSize)
 
     def delete(requestId: str, _: WriteReports, report: ReportDep, workspace: WorkspaceDep,
                ctx: ContextDep) -> Response:
@@ -177,23 +188,23 @@ _register_report_routes("results")
 # ---- ad hoc -------------------------------------------------------------------------------------
 @router.post(ADHOC_BASE + "/requests", status_code=202, response_model=StatusDocument,
              operation_id="adhoc-requests-create")
-def create_adhoc_request(request: Request, _: ReadReports, workspace: WorkspaceDep, ctx: ContextDep,
+def create_adhoc_request(request: Request, principal: ReadReports, workspace: WorkspaceDep, ctx: ContextDep,
                          body: RequestBody = None) -> Response:
     """Queue an ad-hoc request naming its ``reportTemplateName`` (no saved report)."""
-    return _submit(request, ctx, workspace, None, body)
+    return _submit(request, ctx, principal, workspace, None, body)
 
 
 @router.get(ADHOC_BASE + "/requests/{requestId}", response_model=StatusDocument, operation_id="adhoc-requests-get")
-def get_adhoc_status(request: Request, requestId: str, _: ReadReports, workspace: WorkspaceDep,
-                     ctx: ContextDep) -> Response:
-    return _status(request, ctx, workspace, None, requestId)
+async def get_adhoc_status(request: Request, requestId: str, _: ReadReports, workspace: WorkspaceDep,
+                           ctx: ContextDep) -> Response:
+    return await _status(request, ctx, workspace, None, requestId)
 
 
 @router.get(ADHOC_BASE + "/requests/{requestId}/data", response_model=None, responses=DATA_RESPONSES,
             operation_id="adhoc-requests-data")
-def get_adhoc_data(request: Request, requestId: str, _: ReadReports, workspace: WorkspaceDep, ctx: ContextDep,
-                   page: PageQuery = None, pageSize: PageSizeQuery = None) -> Response:
-    return _data(request, ctx, workspace, None, requestId, page, pageSize)
+async def get_adhoc_data(request: Request, requestId: str, _: ReadReports, workspace: WorkspaceDep,
+                         ctx: ContextDep, page: PageQuery = None, pageSize: PageSizeQuery = None) -> Response:
+    return await _data(request, ctx, workspace, None, requestId, page, pageSize)
 
 
 @router.delete(ADHOC_BASE + "/requests/{requestId}", response_model=StatusDocument,
