@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from callboard.service.admin import open_store
 from callboard.settings import Settings
-from callboard.sources import read_source
+from callboard.sources import derives_call_flags, read_source
 from callboard.sources.base import Input
 from callboard.store.models import Workspace
 from callboard.warehouse import AppendResult, Warehouse, connect
@@ -38,7 +38,7 @@ def import_data(
     """Read one file/body and store it whole; raises ``SourceError`` (nothing stored) on bad rows."""
     segments = read_source(fmt, data, source=source, time_zone=time_zone, options=options,
                            content_type=content_type)
-    return warehouse.append(workspace_id, segments)
+    return warehouse.append(workspace_id, segments, derive_call_flags=derives_call_flags(fmt))
 
 
 def import_file(

@@ -1,7 +1,9 @@
 """CDR importers, one module per source format, each turning a file into canonical segments (Arrow).
 
 Every module exposes ``read(data, *, source, time_zone, options, content_type) -> pyarrow.Table`` with
-the :data:`callboard.calls.schema.SEGMENT_SCHEMA`, raising :class:`SourceError` for bad input.
+the :data:`callboard.calls.schema.SEGMENT_SCHEMA`, raising :class:`SourceError` for bad input. A
+module whose ``ref``/``lost`` depend on a call's other legs (:mod:`callboard.calls.legs`) sets
+``DERIVES_CALL_FLAGS = True``, so the append derives them again when later legs of a call arrive.
 """
 
 from __future__ import annotations
@@ -49,4 +51,10 @@ def read_source(
     )
 
 
-__all__ = ["FORMATS", "RowError", "SourceError", "UnknownFormat", "read_source"]
+def derives_call_flags(fmt: str) -> bool:
+    """Whether the importer of ``fmt`` derives ``ref``/``lost`` with :mod:`callboard.calls.legs`
+    (so a later batch's legs must re-derive its calls' stored flags)."""
+    return fmt in FORMATS and bool(getattr(importlib.import_module(FORMATS[fmt]), "DERIVES_CALL_FLAGS", False))
+
+
+__all__ = ["FORMATS", "RowError", "SourceError", "UnknownFormat", "derives_call_flags", "read_source"]

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from callboard.calls.legs import derive_ref_lost
 from callboard.calls.schema import (
     CALL_TYPE_EXTERNAL,
     CALL_TYPE_INTERNAL,
@@ -55,6 +56,8 @@ KNOWN_COLUMNS = frozenset(LAYOUTS[21])
 DISPOSITIONS = frozenset({"ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION", "CANCEL"})
 # Offered but not taken: these legs get ref (or lost when the call ended there unanswered).
 OFFERED_UNANSWERED = frozenset({"NO ANSWER", "BUSY", "CANCEL"})
+# ref/lost come from the call's legs together (calls.legs): a later batch re-derives them
+DERIVES_CALL_FLAGS = True
 DEFAULT_INTERNAL_PATTERN = r"\d{2,6}"
 _TIME_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 _CLID_RE = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
@@ -243,21 +246,19 @@ def _segments(records: list[dict[str, str]], tz: str, internal: re.Pattern[str])
         cols["callUserName"].append(cli_name)
         cols["accountCode"].append(_nz(r.get("accountcode")))
         cols["trunk"].append(trunk)
-        cols["_end"].append(end or start)
-        cols["_seq"].append(int(seq) if seq else 0)
-        cols["_disp"].append(r["disposition"])
-    offered = [d in OFFERED_UNANSWERED for d in cols["_disp"]]
-    ref, lost = assign_ref_lost(cols["connId"], cols["ans"], offered, cols["_end"], cols["_seq"])
-    cols["ref"], cols["lost"] = ref, lost
-    out: dict[str, Any] = {k: v for k, v in cols.items() if not k.startswith("_")}
+        # offered here and not taken: ref until the call's legs decide which one is lost
+        cols["ref"].append(int(not answered and r["disposition"] in OFFERED_UNANSWERED))
+        cols["lost"].append(0)
+    out: dict[str, Any] = dict(cols)
     out["start"] = pa.array(cols["start"], pa.timestamp("us", tz="UTC"))
-    table = finish_segments(out)
+    table = derive_ref_lost(finish_segments(out))
     return table.sort_by([("start", "ascending"), ("docId", "ascending")]) if table.num_rows > 1 else table
 
 
 # ---- the columnar path --------------------------------------------------------------------------
 # Row-by-row parsing managed ~12,500 rows/s; these helpers keep the whole file in Arrow arrays
-# (pyarrow.csv + pyarrow.compute; DuckDB for the content hash and each call's last leg) and fall back to
+# (pyarrow.csv + pyarrow.compute; DuckDB for the content hash and each call's last leg, in
+# :func:`callboard.calls.legs.derive_ref_lost`) and fall back to
 # the row reader above whenever a vectorised check cannot prove the file clean, so the reference
 # semantics and its error reports stay exactly as they were.
 _BOM = b"\xef\xbb\xbf"
@@ -474,20 +475,20 @@ def _segments_columnar(cols: dict[str, pa.Array], fields: list[pa.ChunkedArray],
     if not pc.all(keyed).as_py():
         doc = pc.if_else(keyed, doc, _content_ids(fields, pc.invert(keyed)))
     conn = pc.coalesce(blank_to_null(col("linkedid")), uid, doc)
-    seq_no = pc.if_else(pc.equal(seq, ""), "0", seq).cast(pa.int64())
-    offered = pc.is_in(disposition, pa.array(sorted(OFFERED_UNANSWERED)))
-    ref, lost = ref_lost_columns(conn, answered, offered, pc.coalesce(ends, starts), seq_no)
+    # offered here and not taken: ref until the call's legs decide which one is lost
+    rang = pc.and_(pc.is_in(disposition, pa.array(sorted(OFFERED_UNANSWERED))), pc.invert(answered))
 
     table = finish_segments({
         "docId": doc, "connId": conn, "start": starts, "ring": ring, "duration": duration,
         "userNum": user, "userName": pc.if_else(outgoing, cli_name, _STRING_NULL),
         "cli": src, "cliName": cli_name,
         "hgNum": pc.if_else(queue, dst, _STRING_NULL), "hgName": pc.if_else(queue, queue_name, _STRING_NULL),
-        "callType": call_type, "callDir": call_dir, "ans": answered.cast(pa.int8()), "ref": ref, "lost": lost,
+        "callType": call_type, "callDir": call_dir, "ans": answered.cast(pa.int8()), "ref": rang.cast(pa.int8()),
+        "lost": pa.array(np.zeros(n, dtype=np.int8)),
         "calledUserNum": dst, "callUserNum": src, "callUserName": cli_name,
         "accountCode": blank_to_null(col("accountcode")), "trunk": trunk,
     })
-    return sort_segments(table)
+    return sort_segments(derive_ref_lost(table))
 
 
 def sort_segments(table: pa.Table) -> pa.Table:
@@ -513,52 +514,4 @@ def _content_ids(fields: list[pa.ChunkedArray], wanted: pa.Array) -> pa.Array:
     return result.column("id").combine_chunks()
 
 
-def ref_lost_columns(conn: pa.Array, answered: pa.Array, offered: pa.Array, end: pa.Array,
-                     seq: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """:func:`assign_ref_lost` over columns: one DuckDB aggregate finds each unanswered call's last
-    offered leg (latest end, then sequence, then file order) instead of a Python loop per leg."""
-    rang = pc.and_(offered, pc.invert(answered))
-    lost = np.zeros(len(conn), dtype=np.int8)
-    if pc.any(rang).as_py():
-        legs = pa.table({"conn": conn, "ans": answered, "rang": rang, "e": end, "seq": seq,
-                         "idx": pa.array(np.arange(len(conn), dtype=np.int64))})
-        con = duckdb.connect()
-        try:
-            con.register("legs", legs)
-            last = con.execute("""
-                SELECT arg_max(idx, (e, seq, idx)) AS idx FROM legs l
-                WHERE rang AND NOT EXISTS (SELECT 1 FROM legs a WHERE a.ans AND a.conn = l.conn)
-                GROUP BY conn""").fetchnumpy()["idx"]
-        finally:
-            con.close()
-        lost[np.asarray(last, dtype=np.int64)] = 1
-    lost_arr = pa.array(lost)
-    ref = pc.and_(rang, pc.equal(lost_arr, 0)).cast(pa.int8())
-    return ref, lost_arr
-
-
-def assign_ref_lost(conn: list[str], ans: list[int], offered: list[bool], end: list[Any],
-                    seq: list[int]) -> tuple[list[int], list[int]]:
-    """Per call (connId): if any leg answered, every offered-but-unanswered leg is ``ref``; otherwise
-    the last offered leg (latest end, then sequence, then file order) is ``lost`` and earlier ones ``ref``.
-    Legs that were never offered (Asterisk FAILED/CONGESTION, FreeSWITCH routing failures) get neither."""
-    ref = [0] * len(conn)
-    lost = [0] * len(conn)
-    calls: dict[str, list[int]] = defaultdict(list)
-    for i, c in enumerate(conn):
-        calls[c].append(i)
-    for legs in calls.values():
-        rang = [i for i in legs if not ans[i] and offered[i]]
-        if not rang:
-            continue
-        answered = any(ans[i] for i in legs)
-        last = None if answered else max(rang, key=lambda i: (end[i], seq[i], i))
-        for i in rang:
-            if i == last:
-                lost[i] = 1
-            else:
-                ref[i] = 1
-    return ref, lost
-
-
-__all__ = ["LAYOUTS", "assign_ref_lost", "channel_resource", "read", "split_clid"]
+__all__ = ["LAYOUTS", "channel_resource", "read", "split_clid"]

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import orjson
 import pyarrow as pa
 
+from callboard.calls.legs import derive_ref_lost
 from callboard.calls.schema import (
     CALL_TYPE_EXTERNAL,
     CALL_TYPE_INTERNAL,
@@ -26,7 +27,6 @@ from callboard.calls.schema import (
     DIR_INTERNAL,
     DIR_OUTGOING,
 )
-from callboard.sources.asterisk import assign_ref_lost
 from callboard.sources.base import (
     MAX_REPORTED_ERRORS,
     Input,
@@ -43,6 +43,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "end_stamp", "duration", "billsec", "hangup_cause", "uuid", "bleg_uuid", "accountcode", "read_codec",
     "write_codec",
 )
+# ref/lost come from the call's legs together (calls.legs): a later batch re-derives them
+DERIVES_CALL_FLAGS = True
 DEFAULT_INTERNAL_PATTERN = r"\d{2,6}"
 DEFAULT_EXTERNAL_CONTEXTS = "public"
 # Unanswered hangup causes meaning the call never reached anyone (routing/network failure): such a
@@ -107,13 +109,12 @@ def _conn_ids(uuids: list[str], blegs: list[str | None], pointers: list[str | No
 
 
 def _finish(cols: dict[str, list[Any]]) -> pa.Table:
-    offered = [not a and c not in FAILURE_CAUSES for a, c in zip(cols["ans"], cols.pop("_cause"), strict=True)]
-    seq = [0] * len(offered)
-    ref, lost = assign_ref_lost(cols["connId"], cols["ans"], offered, cols.pop("_end"), seq)
-    cols["ref"], cols["lost"] = ref, lost
+    # offered here and not taken: ref until the call's legs decide which one is lost
+    cols["ref"] = [int(not a and c not in FAILURE_CAUSES) for a, c in zip(cols["ans"], cols.pop("_cause"), strict=True)]
+    cols["lost"] = [0] * len(cols["ref"])
     out: dict[str, Any] = dict(cols)
     out["start"] = pa.array(cols["start"], _UTC)
-    table = finish_segments(out)
+    table = derive_ref_lost(finish_segments(out))
     return table.sort_by([("start", "ascending"), ("docId", "ascending")]) if table.num_rows > 1 else table
 
 
@@ -153,12 +154,13 @@ def read_csv(raw: bytes, *, source: str, tz: str, rules: _Rules) -> pa.Table:
         arr = pa.array([r[col] or None for r in recs], pa.string()).cast(pa.timestamp("us"))
         return local_to_utc(arr, tz).to_pylist()
 
-    starts, answers, ends = utc("start_stamp"), utc("answer_stamp"), utc("end_stamp")
+    starts, answers = utc("start_stamp"), utc("answer_stamp")
+    utc("end_stamp")  # unused since ends are start + duration, but a stamp that is no date fails as before
     uuids = [r["uuid"] for r in recs]
     conn = _conn_ids(uuids, [r["bleg_uuid"] or None for r in recs], [None] * len(recs))
     cols: dict[str, list[Any]] = {k: [] for k in (
         "docId", "connId", "start", "ring", "duration", "userNum", "cli", "cliName", "callType", "callDir",
-        "ans", "calledUserNum", "callUserNum", "callUserName", "accountCode", "_cause", "_end")}
+        "ans", "calledUserNum", "callUserNum", "callUserName", "accountCode", "_cause")}
     for i, r in enumerate(recs):
         answered = answers[i] is not None
         duration = float(r["duration"])
@@ -181,7 +183,6 @@ def read_csv(raw: bytes, *, source: str, tz: str, rules: _Rules) -> pa.Table:
         cols["callUserName"].append(_text(r["caller_id_name"]))
         cols["accountCode"].append(_text(r["accountcode"]))
         cols["_cause"].append(r["hangup_cause"])
-        cols["_end"].append(ends[i] or starts[i])
     return _finish(cols)
 
 
@@ -287,7 +288,7 @@ def read_json(raw: bytes, *, source: str, rules: _Rules) -> pa.Table:
     conn = _conn_ids(uuids, [r["bleg"] for r in recs], pointers)
     cols: dict[str, list[Any]] = {k: [] for k in (
         "docId", "connId", "start", "ring", "duration", "userNum", "cli", "cliName", "callType", "callDir",
-        "ans", "calledUserNum", "callUserNum", "callUserName", "accountCode", "trunk", "_cause", "_end")}
+        "ans", "calledUserNum", "callUserNum", "callUserName", "accountCode", "trunk", "_cause")}
     for i, r in enumerate(recs):
         start_us, answer_us, end_us = r["start"], r["answer_uepoch"], r["end_uepoch"]
         duration = (end_us - start_us) / 1e6 if end_us >= start_us and end_us else float(r["duration"] or 0)
@@ -312,7 +313,6 @@ def read_json(raw: bytes, *, source: str, rules: _Rules) -> pa.Table:
         cols["accountCode"].append(r["account"])
         cols["trunk"].append(r["gateway"] if call_type == CALL_TYPE_EXTERNAL else None)
         cols["_cause"].append(r["cause"])
-        cols["_end"].append(end_us or start_us)
     return _finish(cols)
 
 

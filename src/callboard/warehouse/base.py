@@ -50,6 +50,9 @@ class Capabilities:
     prepared_statements: bool = False  # runs compiled SQL with named parameters (reports.sql_cache)
     concurrent_reads: bool = False  # several read sessions may run at once (the pre-query beside the report)
     maintenance_sql: bool = False  # raw_sql for maintenance
+    # append(derive_call_flags=True) derives ref/lost again over all stored legs of the calls a batch
+    # adds legs to (calls.legs); without it each batch keeps the flags its importer gave it
+    call_flags: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,12 @@ class Warehouse:
         raise NotImplementedError(f"raw SQL maintenance is not available on the {self.name} warehouse")
 
     # ---- writing ------------------------------------------------------------------------------
-    def append(self, workspace: str, segments: pa.Table) -> AppendResult:
+    def append(self, workspace: str, segments: pa.Table, *, derive_call_flags: bool = False) -> AppendResult:
+        """Store one batch atomically; rows whose ``(workspace, docId)`` exists are duplicates.
+
+        ``derive_call_flags``: the batch comes from a source whose ``ref``/``lost`` depend on the
+        call's other legs (:mod:`callboard.calls.legs`); where ``Capabilities.call_flags``, they are
+        derived again over every stored leg of each call the batch added legs to."""
         raise NotImplementedError
 
     def rebuild_call_rollups(self) -> None:

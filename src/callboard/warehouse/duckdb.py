@@ -26,6 +26,7 @@ from ibis.backends.duckdb.converter import DuckDBPyArrowData
 from sqlglot import ErrorLevel
 
 from callboard.calls.functions import EngineFunctions
+from callboard.calls.legs import lost_keys_sql, rang_sql
 from callboard.calls.rollups import STORED
 from callboard.calls.schema import CALL_FIELDS, EXTRA_FIELD
 from callboard.warehouse import call_rollups
@@ -88,7 +89,8 @@ class DuckDBWarehouse(Warehouse):
 
     name: ClassVar[str] = "duckdb"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        stored_rollups=True, interrupt=True, prepared_statements=True, concurrent_reads=True, maintenance_sql=True)
+        stored_rollups=True, interrupt=True, prepared_statements=True, concurrent_reads=True, maintenance_sql=True,
+        call_flags=True)
     functions: ClassVar[EngineFunctions] = DuckDBFunctions()
 
     def __init__(self, con: ibis.BaseBackend, path: Path | None = None) -> None:
@@ -246,10 +248,12 @@ class DuckDBWarehouse(Warehouse):
         return counts
 
     # ---- writing ------------------------------------------------------------------------------
-    def append(self, workspace: str, segments: pa.Table) -> AppendResult:
-        """Store one batch atomically; rows whose ``(workspace, docId)`` exists are duplicates. The
-        stored call rollups of every call the batch touched are rolled up again in the same
-        transaction, so a report never sees segments without their calls."""
+    def append(self, workspace: str, segments: pa.Table, *, derive_call_flags: bool = False) -> AppendResult:
+        """Store one batch atomically; rows whose ``(workspace, docId)`` exists are duplicates. With
+        ``derive_call_flags``, ``ref``/``lost`` of every call the batch added legs to are derived
+        again over all its stored legs (:mod:`callboard.calls.legs`). The stored call rollups of
+        every call the batch touched are rolled up again afterwards, all in the same transaction, so
+        a report never sees segments without their calls, nor a call half re-derived."""
         t0 = time.perf_counter()
         rows = to_storage(workspace, segments)
         received = rows.num_rows
@@ -278,6 +282,8 @@ class DuckDBWarehouse(Warehouse):
                     """,
                     [workspace],
                 ).fetchone()[0]
+                if inserted and derive_call_flags:
+                    _derive_call_flags(cur, workspace, "_batch")
                 if inserted:
                     call_rollups.refresh_touched(cur, workspace, "_batch", self._refresh_selects())
                 cur.execute("COMMIT")
@@ -338,6 +344,34 @@ class DuckDBWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.disconnect()
+
+
+_FLAG_CALLS, _FLAG_LEGS, _FLAG_CHANGES = "_cb_flag_calls", "_cb_flag_legs", "_cb_flag_changes"
+
+
+def _derive_call_flags(cur: Any, workspace: str, batch: str) -> None:
+    """On cursor ``cur`` (inside the append's transaction, after the insert): ``ref``/``lost`` of
+    every stored leg of the calls of ``workspace`` that rows of table ``batch`` belong to, derived
+    again over all the call's legs; only rows whose flags change are written.
+
+    Only calls with an answered or offered leg in the batch can change (a never-offered leg decides
+    nothing). When the batch opened its calls, the derivation finds what the importer found and
+    writes nothing: the usual cost is one scan of the workspace's ``connId`` column."""
+    ws = {"ws": workspace}
+    cur.execute(f'CREATE OR REPLACE TEMP TABLE {_FLAG_CALLS} AS SELECT DISTINCT "connId" FROM {batch} '
+                "WHERE ans = 1 OR ref = 1 OR lost = 1")
+    cur.execute(f'CREATE OR REPLACE TEMP TABLE {_FLAG_LEGS} AS SELECT "docId", "connId", ans, ref, lost, start, '
+                f'duration FROM {CALLS_TABLE} WHERE {WORKSPACE_COLUMN} = $ws AND "connId" IN '
+                f'(SELECT "connId" FROM {_FLAG_CALLS})', ws)
+    cur.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {_FLAG_CHANGES} AS
+        SELECT "docId", CAST(k IS NULL AS TINYINT) AS ref, CAST(k IS NOT NULL AS TINYINT) AS lost
+        FROM {_FLAG_LEGS} l LEFT JOIN ({lost_keys_sql(_FLAG_LEGS, '"docId"')}) lk ON l."docId" = lk.k
+        WHERE {rang_sql("l.")} AND (l.ref <> CAST(k IS NULL AS TINYINT) OR l.lost <> CAST(k IS NOT NULL AS TINYINT))""")
+    if cur.execute(f"SELECT count(*) FROM {_FLAG_CHANGES}").fetchone()[0]:
+        cur.execute(f'UPDATE {CALLS_TABLE} c SET ref = f.ref, lost = f.lost FROM {_FLAG_CHANGES} f '
+                    f'WHERE c.{WORKSPACE_COLUMN} = $ws AND c."docId" = f."docId"', ws)
+    cur.execute(f"DROP TABLE {_FLAG_CALLS}; DROP TABLE {_FLAG_LEGS}; DROP TABLE {_FLAG_CHANGES}")
 
 
 def _count(cur: Any, database: str, table: str) -> int:

@@ -39,9 +39,10 @@ class IbisWarehouse(Warehouse):
     def _has_calls(self) -> bool:
         return CALLS_TABLE in self.con.list_tables()
 
-    def append(self, workspace: str, segments: pa.Table) -> AppendResult:
+    def append(self, workspace: str, segments: pa.Table, *, derive_call_flags: bool = False) -> AppendResult:
         """Store one batch; rows whose ``(workspace, docId)`` exists (or repeat a docId of the
-        batch) are duplicates."""
+        batch) are duplicates. ``derive_call_flags`` is ignored: Ibis has no portable UPDATE, so
+        each batch keeps the flags its importer derived (``Capabilities.call_flags`` is off)."""
         t0 = time.perf_counter()
         rows = to_storage(workspace, segments)
         if rows.num_rows == 0:
