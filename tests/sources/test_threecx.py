@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 from callboard.calls.schema import FIELD_NAMES, SEGMENT_SCHEMA
 from callboard.sources import read_source
 from callboard.sources.base import SourceError
-from callboard.sources.threecx import FIELDS, format_duration, parse_duration, parse_time
+from callboard.sources.threecx import FIELDS, format_duration, parse_duration, parse_time, party_type
 from callboard.warehouse import DuckDBWarehouse
 
 SAMPLES = Path(__file__).parent / "samples" / "3cx"
 CUSTOM = SAMPLES / "cdr_custom_order.log"
 DEFAULT = SAMPLES / "cdr_default_order.log"
 BAD = SAMPLES / "cdr_custom_order_bad_row.log"
+PARTY_TYPES = SAMPLES / "cdr_party_types.log"
 FIELD_ORDER = (SAMPLES / "fields.txt").read_text().strip()
 OPTIONS = {"fields": FIELD_ORDER}
 
@@ -144,6 +145,81 @@ def test_import_twice_stores_once_and_bad_file_stores_nothing(tmp_path: Path) ->
         assert (wh.count("ws"), wh.count("ws2")) == (5, 0)
     finally:
         wh.close()
+
+
+# Worked out by hand from the 3CX party types: an External/Line/ExternalLine side is the outside party
+# (its DN is the trunk), an Internal/Extension side a user of the PBX.
+PARTY_TYPE_EXPECTED = [
+    # External → Extension, answered: incoming, owned by the extension, line 10000 is the trunk
+    seg(docId="3001:00000193a0b1c2d3_1", connId="3001", start=at(5, 9, 0, 0), ring=12.0, duration=192.0,
+        userName="Anna Berg", userNum="101", cli="+4930555100", cliName="Kunde Schmidt", callType=2,
+        callDir=2, ans=1, calledUserNum="101", calledUserName="Anna Berg", callUserNum="+4930555100",
+        callUserName="Kunde Schmidt", trunk="10000"),
+    # Extension → External, answered: outgoing, owned by the caller, not by line 10000
+    seg(docId="3002:00000193a0b1c2d3_2", connId="3002", start=at(5, 9, 10, 0), ring=8.0, duration=98.0,
+        userName="Jonas Weber", userNum="102", cli="102", cliName="Jonas Weber", callType=2, callDir=3,
+        ans=1, calledUserNum="+4989555222", calledUserName="+4989555222", callUserNum="102",
+        callUserName="Jonas Weber", trunk="10000"),
+    # Internal → Internal, the caller hung up before an answer: internal and lost
+    seg(docId="3003:00000193a0b1c2d3_3", connId="3003", start=at(5, 9, 20, 0), ring=15.0, duration=15.0,
+        userName="Lena Koch", userNum="103", cli="101", cliName="Anna Berg", callType=1, callDir=1, lost=1,
+        calledUserNum="103", calledUserName="Lena Koch", callUserNum="101", callUserName="Anna Berg"),
+    # Line → "Ring Group" → Extension, answered: incoming through the ring group
+    seg(docId="3004:00000193a0b1c2d3_4", connId="3004", start=at(5, 9, 30, 0), ring=5.0, duration=125.0,
+        userName="Lena Koch", userNum="103", cli="+4940777666", cliName="Hamburg Office", hgNum="700",
+        hgName="Front Desk", callType=2, callDir=2, ans=1, calledUserNum="700", calledUserName="Front Desk",
+        callUserNum="+4940777666", callUserName="Hamburg Office", trunk="10001"),
+    # Extension → Line (final ExternalLine), busy: outgoing, unanswered, neither refused nor lost here
+    seg(docId="3005:00000193a0b1c2d3_5", connId="3005", start=at(5, 9, 40, 0), ring=20.0, duration=20.0,
+        userName="Anna Berg", userNum="101", cli="101", cliName="Anna Berg", callType=2, callDir=3,
+        calledUserNum="+4930555100", calledUserName="+4930555100", callUserNum="101",
+        callUserName="Anna Berg", trunk="10000"),
+    # EXTERNAL → extension (other spelling), turned down by the extension: incoming, refused
+    seg(docId="3006:00000193a0b1c2d3_6", connId="3006", start=at(5, 9, 50, 0), ring=10.0, duration=10.0,
+        userName="Jonas Weber", userNum="102", cli="+4930555100", cliName="Kunde Schmidt", callType=2,
+        callDir=2, ref=1, calledUserNum="102", calledUserName="Jonas Weber", callUserNum="+4930555100",
+        callUserName="Kunde Schmidt", trunk="10000"),
+]
+
+
+def test_party_types_give_direction_owner_and_trunk() -> None:
+    table = read_source("3cx", PARTY_TYPES)
+    assert table.schema == SEGMENT_SCHEMA
+    assert rows(table) == PARTY_TYPE_EXPECTED
+
+
+TYPE_FIELDS = "historyid,time-start,from-type,from-dn,to-type,to-dn,final-type,final-dn"
+
+
+# (from-type, from-dn, to-type, to-dn, final-type, final-dn) → (callType, callDir, trunk, userNum);
+# 10000 is a line (trunk), 101/102 extensions, 800 a queue or ring group, 900 an IVR or voicemail.
+@pytest.mark.parametrize(("parties", "expected"), [
+    (("External", "10000", "Extension", "101", "Extension", "101"), (2, 2, "10000", "101")),
+    (("Line", "10000", "Queue", "800", "Extension", "101"), (2, 2, "10000", "101")),
+    (("ExternalLine", "10000", "IVR", "900", "VoiceMail", "900"), (2, 2, "10000", "900")),
+    # forwarded out again (trunk to trunk): still incoming, through the line it came in on
+    (("External", "10000", "Extension", "101", "External", "10001"), (2, 2, "10000", "10001")),
+    (("Extension", "101", "External", "10000", "External", "10000"), (2, 3, "10000", "101")),
+    (("Internal", "101", "Line", "10000", "", ""), (2, 3, "10000", "101")),  # no final: to-type decides
+    (("Extension", "101", "Ring Group", "800", "Line", "10001"), (2, 3, "10001", "101")),
+    (("Internal", "101", "Internal", "102", "Internal", "102"), (1, 1, None, "102")),
+    (("Extension", "101", "Ring Group", "800", "Extension", "102"), (1, 1, None, "102")),
+    (("Extension", "101", "IVR", "900", "Fax", "900"), (1, 1, None, "900")),
+    (("", "101", "", "102", "", "102"), (None, None, None, "102")),
+])
+def test_party_type_mapping(parties: tuple[str, ...], expected: tuple[Any, ...]) -> None:
+    line = "1,2024/06/05 09:00:00," + ",".join(parties)
+    row = read_source("3cx", line.encode(), options={"fields": TYPE_FIELDS}).to_pylist()[0]
+    assert (row["callType"], row["callDir"], row["trunk"], row["userNum"]) == expected
+
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("External", "external"), ("EXTERNAL", "external"), ("ExternalLine", "externalline"),
+    ("Ring Group", "ringgroup"), ("RingGroup", "ringgroup"), (" ring  group ", "ringgroup"),
+    ("VoiceMail", "voicemail"), (" ", None), (None, None),
+])
+def test_party_type_ignores_case_and_spaces(text: str | None, folded: str | None) -> None:
+    assert party_type(text) == folded
 
 
 @given(st.integers(min_value=0, max_value=999 * 3600 + 3599))

@@ -52,8 +52,12 @@ MAPPED_FIELDS = frozenset({
     "from-dn", "to-dn", "dial-no", "final-number", "final-dn", "bill-code", "from-type", "to-type",
     "final-type", "from-dispname", "to-dispname", "final-dispname",
 })
-EXTERNAL_TYPES = frozenset({"Line", "ExternalLine"})
-GROUP_TYPES = frozenset({"Queue", "RingGroup"})
+# Party types (``from-type``, ``to-type``, ``final-type``), compared by :func:`party_type`: 3CX versions
+# and configurations spell them differently (``ExternalLine``/``External``, ``RingGroup``/``Ring Group``).
+# An external side is the outside party, reached through a trunk, so its DN is the trunk, never a user;
+# every other type (``Extension``, ``Internal``, queues, IVR, voicemail …) is a party of this PBX.
+EXTERNAL_TYPES = frozenset({"line", "externalline", "external"})
+GROUP_TYPES = frozenset({"queue", "ringgroup"})
 # Unanswered and ended by the destination = turned down there; any other end = nobody answered.
 REFUSED_REASONS = frozenset({"TerminatedByDst"})
 
@@ -112,6 +116,13 @@ def _zone(time_zone: str | None, source: str) -> ZoneInfo | None:
         return ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SourceError(source, [RowError(None, None, f"unknown time zone {time_zone!r}")]) from exc
+
+
+def party_type(value: str | None) -> str | None:
+    """A 3CX party type folded for comparison: lower case, spaces dropped (``Ring Group`` → ``ringgroup``)."""
+    if value is None:
+        return None
+    return "".join(value.split()).lower() or None
 
 
 def _number(value: str | None) -> str | None:
@@ -205,17 +216,16 @@ def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
         "callUserNum", "callUserName", "accountCode", "trunk", "extra")}
     for row in rows:
         v: dict[str, str | None] = row["values"]
-        from_type, to_type = v.get("from-type"), v.get("to-type")
-        final_type = v.get("final-type") or to_type
-        from_ext = from_type in EXTERNAL_TYPES
-        dest_ext = final_type in EXTERNAL_TYPES or (final_type is None and to_type in EXTERNAL_TYPES)
+        from_type, to_type = party_type(v.get("from-type")), party_type(v.get("to-type"))
+        given_final = party_type(v.get("final-type"))
+        final_type = given_final or to_type  # the destination the call ended with
         ctype: int | None
         cdir: int | None
-        if from_ext:  # from a trunk (also trunk-to-trunk forwards): an incoming call
+        if from_type in EXTERNAL_TYPES:  # from outside (also trunk-to-trunk forwards): an incoming call
             ctype, cdir, trunk = CALL_TYPE_EXTERNAL, DIR_INCOMING, v.get("from-dn")
-        elif dest_ext:
+        elif final_type in EXTERNAL_TYPES:
             ctype, cdir = CALL_TYPE_EXTERNAL, DIR_OUTGOING
-            trunk = v.get("final-dn") if final_type in EXTERNAL_TYPES else v.get("to-dn")
+            trunk = v.get("final-dn") if given_final is not None else v.get("to-dn")
         elif from_type is None and to_type is None:
             ctype = cdir = trunk = None
         else:
@@ -228,7 +238,7 @@ def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
             user_name = v.get("final-dispname") or v.get("to-dispname")
         if to_type in GROUP_TYPES:
             hg_num, hg_name = v.get("to-dn"), v.get("to-dispname")
-        elif v.get("final-type") in GROUP_TYPES:
+        elif given_final in GROUP_TYPES:
             hg_num, hg_name = v.get("final-dn"), v.get("final-dispname")
         else:
             hg_num = hg_name = None
