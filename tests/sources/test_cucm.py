@@ -15,6 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from callboard.calls.schema import FIELD_NAMES, SEGMENT_SCHEMA
+from callboard.reports.request import resolve_request
+from callboard.reports.runner import run_report
+from callboard.service.imports import import_data
 from callboard.sources import read_source
 from callboard.sources.base import SourceError
 from callboard.sources.cucm import epoch_to_utc, is_trunk
@@ -184,3 +187,65 @@ def test_epoch_round_trip(origination: int, ring: int, talk: int, connected: boo
 @given(st.text(alphabet="0123456789ABCDEF", min_size=12, max_size=12), st.sampled_from(["SEP", "CSF", "BOT"]))
 def test_phones_are_never_trunks(mac: str, prefix: str) -> None:
     assert not is_trunk(prefix + mac)
+
+
+NOT_OFFERED = SAMPLES / "cdr_StandAloneCluster_01_202409101500_1044_not_offered"
+PKID_2 = "7b2d7f63-9e1e-4c8f-8b52-4d1f2e0000"
+
+
+def test_legs_never_offered_to_anyone_are_neither_answered_nor_lost_nor_refused() -> None:
+    """Issue #16: routing failures (no device reached, or an unroutable number) are kept as segments
+    with ans = ref = lost = 0; only the leg that rang a phone unanswered is lost."""
+    flags = [(r["docId"], r["userNum"], r["callDir"], r["trunk"], r["ans"], r["ref"], r["lost"])
+             for r in read_source("cucm", NOT_OFFERED).to_pylist()]
+    assert flags == [
+        (f"{PKID_2}01", "5999", 2, "SIP_TRUNK_PSTN", 0, 0, 0),  # unallocated number, no device (origCause 1)
+        (f"{PKID_2}02", "915555550100", 2, "SIP_TRUNK_PSTN", 0, 0, 0),  # forwarded out, carrier: no route (3)
+        (f"{PKID_2}03", "1001", 2, "SIP_TRUNK_PSTN", 0, 0, 1),  # rang jdoe's phone 15 s, caller hung up: lost
+        (f"{PKID_2}04", "1002", 2, "SIP_TRUNK_PSTN", 1, 0, 0),  # answered
+        (f"{PKID_2}05", "1003", 1, None, 0, 1, 0),  # user busy (destCause 17) on mlee's phone: refused
+        (f"{PKID_2}06", "8123", 1, None, 0, 0, 0),  # internal dial matching no pattern (origCause 3), no device
+    ]
+
+
+@pytest.mark.parametrize(("device", "orig_cause", "dest_cause", "lost"), [
+    ("", 16, 0, 0),  # no device reached, whatever the cause
+    ("", 0, 0, 0),
+    ("SEP0011AABB1001", 16, 0, 1),  # rang a phone, caller hung up
+    ("SEP0011AABB1001", 0, 0, 1),
+    ("SEP0011AABB1001", 1, 0, 0),  # unroutable number on either side
+    ("SEP0011AABB1001", 0, 28, 0),
+    ("SIP_TRUNK_PSTN", 0, 41, 0),  # destination side unreachable
+    ("SEP0011AABB1001", 0, 127, 0),
+    ("SEP0011AABB1001", 41, 0, 1),  # the caller's network failed while the phone rang: still offered
+    ("SEP0011AABB1001", 38, 16, 1),
+])
+def test_never_offered_rule(device: str, orig_cause: int, dest_cause: int, lost: int) -> None:
+    body = (
+        '"cdrRecordType","globalCallID_callManagerId","globalCallID_callId","dateTimeOrigination",'
+        '"dateTimeConnect","dateTimeDisconnect","duration","pkid","origDeviceName","destDeviceName",'
+        '"origCause_value","destCause_value"\r\n'
+        "INTEGER,INTEGER,INTEGER,INTEGER,INTEGER,INTEGER,INTEGER,UNIQUEIDENTIFIER,VARCHAR(129),VARCHAR(129),"
+        "INTEGER,INTEGER\r\n"
+        f'1,1,7,1725980400,0,1725980410,0,"p-1","S0/SU0/DS1-0@RTR-HQ-GW","{device}",{orig_cause},{dest_cause}\r\n'
+    ).encode()
+    row = read_source("cucm", body).to_pylist()[0]
+    assert (row["callDir"], row["ans"], row["ref"], row["lost"]) == (2, 0, 0, lost)
+
+
+def test_summary_report_counts_only_the_offered_leg_as_lost(tmp_path: Path) -> None:
+    wh = DuckDBWarehouse.open(None)
+    try:
+        import_data(wh, "ws", NOT_OFFERED.read_bytes(), "cucm", source="cucm")
+        dates = {"presetName": "Custom", "start": "2024-09-10T00:00:00Z", "end": "2024-09-11T00:00:00Z"}
+        now = datetime(2024, 10, 1, tzinfo=UTC)
+        calls = run_report(wh, "ws", resolve_request(
+            {"reportTemplateName": "CallList", "metadata": {"dateFilter": dates}}, now=now), tmp_path / "c.parquet")
+        assert calls.total_count == 6  # the routing failures still show in the call list
+        assert (calls.summary["ans"], calls.summary["lost"]) == (1, 1)
+        users = run_report(wh, "ws", resolve_request(
+            {"reportTemplateName": "CallSummaryByUser", "metadata": {"dateFilter": dates}}, now=now),
+            tmp_path / "u.parquet")
+        assert (users.summary["ans"], users.summary["ref"], users.summary["lost"]) == (1, 1, 1)
+    finally:
+        wh.close()

@@ -54,6 +54,18 @@ DEFAULT_TRUNK_PATTERNS = ("*@*", "*trunk*", "*sip_tr*", "*gw*", "*gateway*", "*p
                           "*h323*")
 # Q.850 causes meaning the destination turned the call down or let it ring out.
 REFUSED_CAUSES = frozenset({17, 18, 19, 21})
+# Q.850 causes meaning the dialled number could not be routed, whichever side reports it: the call was
+# never offered to anyone, even when a trunk was seized to try (1 unallocated number, 2 no route to the
+# transit network, 3 no route to destination, 4 special information tone, 5 misdialled trunk prefix,
+# 22 number changed, 25 exchange routing error, 28 invalid number format).
+UNROUTED_CAUSES = frozenset({1, 2, 3, 4, 5, 22, 25, 28})
+# Q.850 causes meaning the destination side could not be reached (20 subscriber absent, 27 destination out
+# of order, 34 no circuit, 38 network out of order, 41 temporary failure, 42 congestion, 44 channel not
+# available, 47 resource unavailable, 58/65 bearer capability, 63/79 service not available/implemented,
+# 69 facility not implemented, 88 incompatible destination, 102 timer expiry, 111 protocol error,
+# 127 interworking). Only ``destCause_value`` counts: the same cause on the caller's side means the
+# caller's network dropped a call that may well have been ringing a phone.
+UNREACHABLE_CAUSES = frozenset({20, 27, 34, 38, 41, 42, 44, 47, 58, 63, 65, 69, 79, 88, 102, 111, 127})
 
 
 def epoch_to_utc(seconds: int) -> datetime:
@@ -172,6 +184,15 @@ def _cause(values: dict[str, str], name: str) -> int:
     return int(text)
 
 
+def never_offered(values: dict[str, str]) -> bool:
+    """Whether an unanswered CDR row never rang anyone: no device was reached, or a cause says the
+    number could not be routed or its destination reached. Such a leg is neither lost nor refused."""
+    if not values.get("destDeviceName"):
+        return True
+    causes = {_cause(values, "origCause_value"), _cause(values, "destCause_value")}
+    return bool(causes & UNROUTED_CAUSES) or _cause(values, "destCause_value") in UNREACHABLE_CAUSES
+
+
 def _columns(rows: Sequence[dict[str, Any]], patterns: Sequence[str]) -> dict[str, list[Any]]:
     cols: dict[str, list[Any]] = {n: [] for n in (
         "docId", "connId", "start", "ring", "duration", "userName", "userNum", "cli", "hgNum", "callType",
@@ -196,7 +217,7 @@ def _columns(rows: Sequence[dict[str, Any]], patterns: Sequence[str]) -> dict[st
         else:
             user_num, user_name = g("finalCalledPartyNumber"), g("finalCalledPartyUnicodeLoginUserID")
         ans = int(row["ans"])
-        offered = not ans and cdir != DIR_OUTGOING
+        offered = not ans and cdir != DIR_OUTGOING and not never_offered(v)
         refused = offered and _cause(v, "destCause_value") in REFUSED_CAUSES
         manager, call_id = g("globalCallID_callManagerId"), g("globalCallID_callId")
         extra = {k: x for k, x in v.items() if k not in MAPPED_COLUMNS and x not in ("", "0")}
