@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from callboard.calls.schema import NUMERIC_DEFAULTS, SEGMENT_SCHEMA
-from callboard.sources import SourceError, read_source
+from callboard.sources import SourceError, asterisk, read_source
 from callboard.sources.asterisk import channel_resource, split_clid
 from callboard.warehouse import DuckDBWarehouse
 
@@ -76,6 +76,96 @@ def test_18_columns_and_internal_pattern_option() -> None:
     # when only 1xxx numbers are extensions, PJSIP/4711 is a trunk and the call is outgoing
     (row,) = read_source("asterisk", line, options={"internal_pattern": r"1\d{3}"}).to_pylist()
     assert (row["callDir"], row["callType"], row["trunk"], row["userNum"]) == (3, 2, "4711", "1001")
+
+
+NUMERIC_TRUNKS = SAMPLES / "Master_numeric_trunks.csv"
+
+
+def numeric_trunk_rows(declared: bool) -> list[dict[str, object]]:
+    """Master_numeric_trunks.csv: trunks 100200, 100300 and 100400 all match the default \\d{2,6}.
+    Undeclared, a trunk is found only on a record whose context says party A came in from a trunk
+    (each record on its own: the answer must not depend on how the file is split into imports)."""
+    def caller(num: str, name: str) -> dict[str, str]:
+        return {"cli": num, "cliName": name, "callUserNum": num, "callUserName": name}
+
+    if declared:
+        ext_local = full(docId="1748855400.21:31", connId="1748855400.21", start=utc(2025, 6, 2, 9, 10), ring=20.0,
+                         duration=20.0, userNum="1002", callType=2, callDir=2, lost=1, calledUserNum="1002",
+                         trunk="100200", **caller("+442079460222", "Caller Two"))
+        alice = full(docId="1748856600.23:33", connId="1748856600.23", start=utc(2025, 6, 2, 9, 30), ring=5.0,
+                     duration=125.0, userNum="1001", userName="Alice", callType=2, callDir=3, ans=1,
+                     calledUserNum="01134960123", trunk="100200", **ALICE)
+        bob = full(docId="1748857200.24:34", connId="1748857200.24", start=utc(2025, 6, 2, 9, 40), ring=4.0,
+                   duration=64.0, userNum="1002", userName="Bob", callType=2, callDir=3, ans=1,
+                   calledUserNum="01614960456", trunk="100400", **caller("1002", "Bob"))
+    else:  # ext-local and from-internal say nothing of party A: the pattern calls the trunks extensions
+        ext_local = full(docId="1748855400.21:31", connId="1748855400.21", start=utc(2025, 6, 2, 9, 10), ring=20.0,
+                         duration=20.0, userNum="1002", callType=1, callDir=1, lost=1, calledUserNum="1002",
+                         **caller("+442079460222", "Caller Two"))
+        alice = full(docId="1748856600.23:33", connId="1748856600.23", start=utc(2025, 6, 2, 9, 30), ring=5.0,
+                     duration=125.0, userNum="100200", callType=1, callDir=1, ans=1,
+                     calledUserNum="01134960123", **ALICE)
+        bob = full(docId="1748857200.24:34", connId="1748857200.24", start=utc(2025, 6, 2, 9, 40), ring=4.0,
+                   duration=64.0, userNum="100400", callType=1, callDir=1, ans=1,
+                   calledUserNum="01614960456", **caller("1002", "Bob"))
+    return [
+        # from-pstn: party A came in from a trunk
+        full(docId="1748854800.20:30", connId="1748854800.20", start=utc(2025, 6, 2, 9, 0), ring=6.0,
+             duration=186.0, userNum="1001", callType=2, callDir=2, ans=1, calledUserNum="02079460000",
+             trunk="100200", **caller("+442079460111", "Caller One")),
+        ext_local,
+        full(docId="1748856000.22:32", connId="1748856000.22", start=utc(2025, 6, 2, 9, 20), ring=3.0,
+             duration=63.0, userNum="1003", callType=2, callDir=2, ans=1, calledUserNum="02079460001",
+             trunk="100300", **caller("+442079460333", "Caller Three")),
+        alice,
+        bob,
+        full(docId="1748857800.25:35", connId="1748857800.25", start=utc(2025, 6, 2, 9, 50), ring=2.0,
+             duration=62.0, userNum="1002", callType=1, callDir=1, ans=1, calledUserNum="1002", **ALICE),
+    ]
+
+
+@pytest.fixture(params=["columnar", "rows"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both readers must classify alike: "rows" turns the columnar path off."""
+    if request.param == "rows":
+        monkeypatch.setattr(asterisk, "_read_columnar", lambda *args: None)
+    return str(request.param)
+
+
+def test_numeric_trunks_by_inbound_context(reader: str) -> None:
+    t = read_source("asterisk", NUMERIC_TRUNKS, time_zone="UTC")
+    assert t.to_pylist() == numeric_trunk_rows(declared=False)
+
+
+def test_declared_trunks_are_always_external(reader: str) -> None:
+    t = read_source("asterisk", NUMERIC_TRUNKS, time_zone="UTC", options={"trunks": "100200, 100300,100400"})
+    assert t.to_pylist() == numeric_trunk_rows(declared=True)
+    # names are matched exactly, as Asterisk does: another case or a prefix is not the trunk
+    rows = read_source("asterisk", NUMERIC_TRUNKS, options={"trunks": "1004,Trunk100400"}).to_pylist()
+    assert rows[4]["callDir"] == 1
+
+
+def test_inbound_contexts_option_local_and_isdn_channels(reader: str) -> None:
+    def line(context: str, channel: str, dstchannel: str = "PJSIP/1001-2") -> bytes:
+        return (f'"","+442079460111","1001","{context}","","{channel}","{dstchannel}","Dial","",'
+                f'"2025-06-01 12:00:00","2025-06-01 12:00:02","2025-06-01 12:01:02",62,60,'
+                f'"ANSWERED","DOCUMENTATION"\n').encode()
+
+    def direction(data: bytes, **options: str) -> list[tuple[int, str | None]]:
+        return [(r["callDir"], r["trunk"]) for r in read_source("asterisk", data, options=options).to_pylist()]
+
+    assert direction(line("incoming", "PJSIP/100200-1")) == [(1, None)]
+    assert direction(line("incoming", "PJSIP/100200-1"), inbound_contexts="incoming,from-provider") == [
+        (2, "100200")]
+    assert direction(line("from-trunk", "PJSIP/100200-1"), inbound_contexts="incoming") == [(1, None)]
+    assert direction(line("ext-did-0001", "PJSIP/100200-1")) == [(2, "100200")]
+    # FreePBX reaches its own extensions through Local/<ext>@from-did-direct: not a trunk
+    assert direction(line("from-did-direct", "PJSIP/100200-1")) == [(1, None)]
+    assert direction(line("from-pstn", "Local/2001@from-internal-00000001;2")) == [(1, None)]
+    # an ISDN channel is a line whatever internal_pattern says
+    assert direction(line("default", "DAHDI/i1/442079460111-5"), internal_pattern=".*") == [
+        (2, "i1/442079460111")]
+    assert direction(line("default", "DAHDI/3-1"), internal_pattern=".*") == [(1, None)]
 
 
 def test_explicit_columns_option_for_17_columns() -> None:

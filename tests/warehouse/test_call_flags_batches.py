@@ -117,6 +117,7 @@ CASES = [
     ("asterisk", "UTC", lambda: asterisk_lines(2, 120, width=18)),
     ("asterisk", "Europe/London", lambda: sample_lines("asterisk/Master_london_21col.csv")),
     ("asterisk", "America/New_York", lambda: sample_lines("asterisk/Master_newyork_16col.csv")),
+    ("asterisk", "UTC", lambda: sample_lines("asterisk/Master_numeric_trunks.csv")),  # trunks by context
     ("freeswitch", "UTC", lambda: freeswitch_lines(3, 120)),
     ("freeswitch", "UTC", lambda: sample_lines("freeswitch/cdr.ndjson")),
     ("freeswitch", "America/New_York", lambda: sample_lines("freeswitch/Master_newyork.csv")),

@@ -59,6 +59,14 @@ OFFERED_UNANSWERED = frozenset({"NO ANSWER", "BUSY", "CANCEL"})
 # ref/lost come from the call's legs together (calls.legs): a later batch re-derives them
 DERIVES_CALL_FLAGS = True
 DEFAULT_INTERNAL_PATTERN = r"\d{2,6}"
+# FreePBX's contexts for calls arriving from a trunk (from-pstn is an alias of from-trunk; the
+# -toheader/-e164-us variants and the per-route ext-did-NNNN contexts end up there too). Not
+# from-did-direct: FreePBX also dials Local/<ext>@from-did-direct to reach its own extensions.
+DEFAULT_INBOUND_CONTEXTS = r"(?:from-trunk|from-pstn|ext-did)(?:-.*)?"
+# chan_dahdi names ISDN (PRI/BRI) channels DAHDI/i<span>/<number>-<n>: always a line, never a
+# phone. Analog DAHDI/<n> may be an FXS phone as well as an FXO line, so it is left to the later
+# rules, as are SIP/PJSIP/IAX2 peers, which are phones and trunks alike.
+_ISDN_CHANNEL_RE = re.compile(r"DAHDI/i\d+/")
 _TIME_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 _CLID_RE = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<num>[^>]*)>\s*$')
 
@@ -103,6 +111,37 @@ def _nz(value: str | None) -> str | None:
     return value if value else None
 
 
+class Parties:
+    """Which parties of a record are trunks (external), in this order: the trunks the admin declared
+    (``trunks=``), ISDN channels, party A of a record in an inbound context, and only then
+    ``internal_pattern`` on what is left. Each record is classified on its own, never from other
+    records of its file, so a file imported in pieces gives the rows of a one-shot import."""
+
+    def __init__(self, internal: re.Pattern[str], trunks: frozenset[str],
+                 inbound_contexts: re.Pattern[str]) -> None:
+        self.internal = internal
+        self.trunks = trunks
+        self.inbound_contexts = inbound_contexts
+
+    def inbound(self, context: str | None, channel: str | None) -> bool:
+        """Whether party A came in from a trunk. A Local/ channel is the PBX calling itself."""
+        return bool(context and channel and not channel.startswith("Local/")
+                    and self.inbound_contexts.fullmatch(context))
+
+    def is_internal(self, res: str | None, number: str | None, channel: str | None) -> bool:
+        if res and res in self.trunks:
+            return False
+        if channel and _ISDN_CHANNEL_RE.match(channel):
+            return False
+        party = res or number
+        return party is not None and party != "" and self.internal.fullmatch(party) is not None
+
+
+def parse_list_option(value: str | None) -> frozenset[str]:
+    """``a,b,c`` → the names, spaces around them dropped (names themselves are case-sensitive)."""
+    return frozenset(n.strip() for n in (value or "").split(",") if n.strip())
+
+
 def read(data: Input, *, source: str | None = None, time_zone: str | None = None,
          options: dict[str, str] | None = None, content_type: str | None = None) -> pa.Table:
     """Read a Master.csv file into canonical segments (all-or-nothing).
@@ -119,15 +158,19 @@ def read(data: Input, *, source: str | None = None, time_zone: str | None = None
         layout = parse_columns_option(options["columns"]) if options.get("columns") else None
     except (re.error, ValueError) as exc:
         raise SourceError(source, [RowError(None, None, f"bad option: {exc}")]) from None
+    contexts = parse_list_option(options.get("inbound_contexts"))
+    inbound = (re.compile("|".join(re.escape(c) for c in sorted(contexts))) if contexts
+               else re.compile(DEFAULT_INBOUND_CONTEXTS))
+    parties = Parties(internal, parse_list_option(options.get("trunks")), inbound)
     raw = read_bytes(data)
-    table = _read_columnar(raw, layout, tz, internal)
+    table = _read_columnar(raw, layout, tz, parties)
     if table is not None:
         return table
-    return _read_rows(raw, source, layout, tz, internal)
+    return _read_rows(raw, source, layout, tz, parties)
 
 
 def _read_rows(raw: bytes, source: str, layout: tuple[str, ...] | None, tz: str,
-               internal: re.Pattern[str]) -> pa.Table:
+               parties: Parties) -> pa.Table:
     """The row-by-row reader: the reference semantics, and the one that reports bad rows."""
     text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
     errors: list[RowError] = []
@@ -154,7 +197,7 @@ def _read_rows(raw: bytes, source: str, layout: tuple[str, ...] | None, tz: str,
             break
     if errors:
         raise SourceError(source, errors[:MAX_REPORTED_ERRORS])
-    return _segments(records, tz, internal)
+    return _segments(records, tz, parties)
 
 
 def _check_record(rec: dict[str, str], row_no: int, errors: list[RowError]) -> None:
@@ -180,17 +223,12 @@ def _to_utc(values: list[str | None], tz: str) -> list[Any]:
     return local_to_utc(arr, tz).to_pylist()
 
 
-def _segments(records: list[dict[str, str]], tz: str, internal: re.Pattern[str]) -> pa.Table:
+def _segments(records: list[dict[str, str]], tz: str, parties: Parties) -> pa.Table:
     if not records:
         return finish_segments({"start": pa.array([], pa.timestamp("us", tz="UTC"))})
     starts = _to_utc([r["start"] for r in records], tz)
     answers = _to_utc([r.get("answer") or None for r in records], tz)
     ends = _to_utc([r.get("end") or None for r in records], tz)
-
-    def is_internal(party: str | None) -> bool:
-        if not party:
-            return False
-        return internal.fullmatch(party) is not None
 
     cols: dict[str, list[Any]] = defaultdict(list)
     for i, r in enumerate(records):
@@ -202,8 +240,9 @@ def _segments(records: list[dict[str, str]], tz: str, internal: re.Pattern[str])
         cli_name, cli_num = split_clid(r.get("clid"))
         src = r.get("src") or cli_num
         dst = r.get("dst") or None
-        a_internal = is_internal(a_res) if a_res else is_internal(src)
-        b_internal = is_internal(b_res) if b_res else is_internal(dst)
+        a_internal = (not parties.inbound(r.get("dcontext"), r.get("channel"))
+                      and parties.is_internal(a_res, src, r.get("channel")))
+        b_internal = parties.is_internal(b_res, dst, r.get("dstchannel"))
         if a_internal and b_internal:
             call_type, call_dir = CALL_TYPE_INTERNAL, DIR_INTERNAL
             user = b_res or dst
@@ -267,7 +306,7 @@ _BOM = b"\xef\xbb\xbf"
 _CLID_RE2 = r'^ *"?(?P<name>[^"<]*?)"? *<(?P<num>[^>]*)> *$'
 _PRINTABLE_ASCII_RE2 = r"^[\x20-\x7e]*$"
 _NAIVE = pa.timestamp("us")
-_UNUSED = frozenset({"dcontext", "amaflags", "userfield", "peeraccount"})  # only in the raw-record hash
+_UNUSED = frozenset({"amaflags", "userfield", "peeraccount"})  # only in the raw-record hash
 _STRING_NULL = pa.scalar(None, pa.string())
 # Python datetimes (what the row reader goes through) span years 1..9999.
 _MIN_US = -62_135_596_800_000_000
@@ -403,7 +442,7 @@ def _clean(cols: dict[str, pa.Array]) -> bool:
 
 
 def _read_columnar(raw: bytes, layout: tuple[str, ...] | None, tz: str,
-                   internal: re.Pattern[str]) -> pa.Table | None:
+                   parties: Parties) -> pa.Table | None:
     """The whole file as columns, or None when the row reader has to decide (see :func:`read`)."""
     fields = read_text_csv(raw, len(layout) if layout else None)
     if fields is None:
@@ -417,13 +456,13 @@ def _read_columnar(raw: bytes, layout: tuple[str, ...] | None, tz: str,
     try:
         if not _clean(cols):
             return None
-        return _segments_columnar(cols, fields, tz, internal)
+        return _segments_columnar(cols, fields, tz, parties)
     except (pa.ArrowException, duckdb.Error):  # e.g. 2025-02-30: the row reader raises the real error
         return None
 
 
 def _segments_columnar(cols: dict[str, pa.Array], fields: list[pa.ChunkedArray], tz: str,
-                       internal: re.Pattern[str]) -> pa.Table | None:
+                       parties: Parties) -> pa.Table | None:
     """:func:`_segments`, column by column. A missing column behaves like an empty one there."""
     n = len(fields[0])
     empty = pc.fill_null(pa.nulls(n, pa.string()), "")
@@ -443,7 +482,9 @@ def _segments_columnar(cols: dict[str, pa.Array], fields: list[pa.ChunkedArray],
     src = pc.coalesce(blank_to_null(col("src")), cli_num)
     dst = blank_to_null(col("dst"))
     a_party, b_party = pc.coalesce(a_res, src), pc.coalesce(b_res, dst)
-    a_int, b_int = fullmatch_mask(internal, a_party), fullmatch_mask(internal, b_party)
+    a_inbound = _inbound_mask(parties, col("dcontext"), col("channel"))
+    a_int = pc.and_(pc.invert(a_inbound), _internal_mask(parties, a_res, a_party, col("channel")))
+    b_int = _internal_mask(parties, b_res, b_party, col("dstchannel"))
     both = pc.and_(a_int, b_int)
     outgoing = pc.and_(a_int, pc.invert(b_int))
     b_user = pc.coalesce(b_res, dst)
@@ -489,6 +530,22 @@ def _segments_columnar(cols: dict[str, pa.Array], fields: list[pa.ChunkedArray],
         "accountCode": blank_to_null(col("accountcode")), "trunk": trunk,
     })
     return sort_segments(derive_ref_lost(table))
+
+
+def _inbound_mask(parties: Parties, context: pa.Array, channel: pa.Array) -> pa.Array:
+    """:meth:`Parties.inbound` per row, the context test once per distinct context."""
+    contexts = [v for v in pc.unique(context).to_pylist() if v and parties.inbound_contexts.fullmatch(v)]
+    local = pc.starts_with(channel, "Local/")
+    return pc.and_(pc.and_(pc.is_in(context, pa.array(contexts, pa.string())), pc.not_equal(channel, "")),
+                   pc.invert(local))
+
+
+def _internal_mask(parties: Parties, res: pa.Array, party: pa.Array, channel: pa.Array) -> pa.Array:
+    """:meth:`Parties.is_internal` per row (never null)."""
+    declared = pc.is_in(res, pa.array(sorted(parties.trunks), pa.string()))
+    isdn = pc.match_substring_regex(channel, "^" + _ISDN_CHANNEL_RE.pattern)
+    trunk = pc.fill_null(pc.or_(declared, isdn), False)
+    return pc.and_(pc.invert(trunk), fullmatch_mask(parties.internal, party))
 
 
 def sort_segments(table: pa.Table) -> pa.Table:
