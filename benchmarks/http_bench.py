@@ -85,29 +85,42 @@ def serve(data_dir: Path, warehouse: Path, workspaces: list[tuple[str, str, str]
            "--warehouse", str(warehouse), "--port", str(port), "--workers", str(workers)]
     if poll is not None:
         cmd += ["--poll", str(poll)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    extra = dict(env or {})
     if source is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(source), str(ROOT)])
-    env.pop("CALLBOARD_ADMIN_TOKEN", None)
+        extra["PYTHONPATH"] = os.pathsep.join([str(source), str(ROOT)])
+    with server_process(cmd, data_dir, port, extra) as proc:
+        server = Server(f"http://127.0.0.1:{port}", token, proc)
+        try:
+            yield server
+        finally:
+            server.client.close()
+
+
+@contextmanager
+def server_process(cmd: list[str], data_dir: Path, port: int,
+                   env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``cmd`` (a server on 127.0.0.1:``port``, its output in ``data_dir/server.log``) until the
+    block ends, once its ``/health`` answers 200; then terminate it, killing it after 20 s."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("CALLBOARD_ADMIN_TOKEN", None)
+    data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
-    server = Server(f"http://127.0.0.1:{port}", token, proc)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=str(ROOT))
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
             try:
-                if server.client.get("/health").status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not start within 60 s")
             time.sleep(0.1)
-        yield server
+        yield proc
     finally:
-        server.client.close()
         proc.terminate()
         try:
             proc.wait(20)

@@ -24,9 +24,7 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,7 +37,9 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import http_bench
+from benchmarks.common import ROOT, free_port
+
 V = "/api/v1.0"
 ADMIN = "benchmark-admin-token-0123456789"
 HOLD_FILE = "hold"
@@ -92,46 +92,16 @@ def serve(data_dir: Path, port: int) -> None:
 
 
 # ---- the client -----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def server(data_dir: Path, src: Path | None) -> Iterator[str]:
     """Run :func:`serve` in a subprocess until the block ends (then terminate it, by its pid)."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {}
     if src is not None:  # that checkout's callboard comes first on the path
         env["PYTHONPATH"] = os.pathsep.join([str(src.resolve()), str(ROOT)])
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.waiters", "--serve", str(data_dir), "--port",
-                             str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(base + "/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start within 60 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    cmd = [sys.executable, "-m", "benchmarks.waiters", "--serve", str(data_dir), "--port", str(port)]
+    with http_bench.server_process(cmd, data_dir, port, env):
+        yield f"http://127.0.0.1:{port}"
 
 
 def tenant(client: httpx.Client, name: str) -> tuple[dict[str, str], str]:

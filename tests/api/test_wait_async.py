@@ -25,6 +25,7 @@ from callboard.api.app import create_app
 from callboard.service import endings
 from callboard.service.worker import Worker
 from callboard.settings import Settings
+from tests.service.test_report_workers import FakeResult
 from tests.support.api import ADMIN, ALL_SCOPES, V
 from tests.support.webex_live import free_port
 
@@ -32,19 +33,6 @@ WAITERS = 200
 ANSWER_WITHIN = 10.0  # generous: these reads answer in milliseconds when no thread is held
 BODY = {"reportTemplateName": "CallList", "timeZoneId": "UTC",
         "metadata": {"dateFilter": {"presetName": "Custom", "start": "2025-03-03", "end": "2025-03-10"}}}
-
-
-@dataclass
-class Result:
-    """What the runner below returns: the figures a finished run records."""
-
-    total_count: int
-    summary: dict[str, Any]
-    row_limit_exceeded: bool = False
-    effort: float = 0.001
-    query_duration_ms: int = 1
-    query_count: int = 1
-    columns: Any = None
 
 
 @dataclass
@@ -64,12 +52,12 @@ def live(tmp_path: Path) -> Iterator[Live]:
     held: list[str] = []
     started, release = threading.Event(), threading.Event()
 
-    def runner(_wh: Any, workspace: str, _resolved: dict[str, Any], snapshot: Path, _cancelled: Any) -> Result:
+    def runner(_wh: Any, workspace: str, _resolved: dict[str, Any], snapshot: Path, _cancelled: Any) -> FakeResult:
         if workspace in held:
             started.set()
             release.wait(30)
         pq.write_table(pa.table({"docId": ["d0", "d1"], "ans": [1, 0]}), snapshot)
-        return Result(2, {"ans": 1})
+        return FakeResult(snapshot, 2, {"ans": 1})
 
     stop = threading.Event()
     worker = threading.Thread(target=Worker(settings, app.state.ctx.db, None, runner=runner).run_forever,

@@ -21,29 +21,14 @@ from callboard.service.errors import Forbidden
 from callboard.service.worker import Worker
 from callboard.settings import Settings
 from callboard.store import Database
-from callboard.store.models import ReportRequest, RequestStatus, Tenant, Workspace
+from callboard.store.models import ReportRequest, RequestStatus
 from callboard.warehouse import Capabilities, DuckDBWarehouse
-from tests.service.test_report_workers import write_rows
+from tests.service.test_report_workers import enqueue, write_rows
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, worker_heartbeat_seconds=0.2, worker_poll_seconds=0.05)
-
-
-def _enqueue(db: Database, n: int) -> list[uuid.UUID]:
-    with db.session() as s:
-        t = Tenant(name=f"t{uuid.uuid4().hex[:6]}")
-        s.add(t)
-        s.flush()
-        ws = Workspace(tenant_id=t.id, name="hq", time_zone="UTC")
-        s.add(ws)
-        s.flush()
-        rows = [ReportRequest(tenant_id=t.id, workspace_id=ws.id, template="CallList", attempts=0,
-                              cancel_requested=False, request_json={}, resolved_json={}) for _ in range(n)]
-        s.add_all(rows)
-        s.flush()
-        return [r.id for r in rows]
 
 
 class _TakingTurns(DuckDBWarehouse):
@@ -56,7 +41,7 @@ def _overlap(settings: Settings, warehouse: DuckDBWarehouse) -> int:
     """Run two requests with two workers whose runner waits (up to 2 s) for the other run to be
     inside its turn too; returns the most runs seen inside their turn at once."""
     db = Database(settings.metadata_url)
-    ids = _enqueue(db, 2)
+    ids = enqueue(db, 2)
     inside, most, guard = 0, 0, threading.Lock()
     both = threading.Barrier(2)
 

@@ -40,23 +40,30 @@ def run_local_report(
         rows: list[dict[str, Any]] = []
         if output == "table":
             rows = read_page(snapshot, 1, TABLE_ROWS)
-        elif output == "parquet":
-            if out_file is not None:
-                shutil.copyfile(snapshot, out_file)
         else:
-            sink = out_file.open("wb") if out_file else sys.stdout.buffer
-            try:
-                if output == "csv":
-                    write_csv(snapshot, sink, header_titles=None, bom=False)
-                else:
-                    doc = {"totalCount": result.total_count, "summary": [result.summary]}
-                    for chunk in json_document_chunks(doc, snapshot):
-                        sink.write(chunk)
-                    sink.write(b"\n")
-            finally:
-                if out_file:
-                    sink.close()
-                else:
-                    sink.flush()
+            write_output(snapshot, output, out_file, result.total_count, result.summary)
     return result, rows
 
+
+
+def write_output(snapshot: Path, output: str, out_file: Path | None, total_count: int, summary: Any) -> None:
+    """A report's snapshot as ``callboard report run`` writes it: ``parquet`` copied to ``out_file``,
+    ``csv`` or ``json`` (the results document's count, summary and rows) to ``out_file`` or stdout."""
+    if output == "parquet":
+        if out_file is not None:
+            shutil.copyfile(snapshot, out_file)
+        return
+    sink = out_file.open("wb") if out_file else sys.stdout.buffer
+    try:
+        if output == "csv":
+            write_csv(snapshot, sink, header_titles=None, bom=False)
+        else:
+            doc = {"totalCount": total_count, "summary": [summary]}
+            for chunk in json_document_chunks(doc, snapshot):
+                sink.write(chunk)
+            sink.write(b"\n")
+    finally:
+        if out_file:
+            sink.close()
+        else:
+            sink.flush()

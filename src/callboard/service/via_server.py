@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import sys
 import tempfile
 import time
 import urllib.error
@@ -28,9 +26,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from callboard.reports.output import json_document_chunks, write_csv
 from callboard.reports.request import ResolvedRequest
 from callboard.reports.templates import SEGMENT_FIELDS, TemplateField
+from callboard.service.local_reports import write_output
 from callboard.service.local_server import ServerInfo
 from callboard.sources import read_source
 from callboard.warehouse import AppendResult
@@ -290,7 +288,7 @@ def run_report_via_server(
                     rows = _read_page(client, data_path, page, page_size, waiting).get("data") or []
                     writer.write_table(_page_table(rows, schema))
                     fetched += len(rows)
-            _write(snapshot, output, out_file, result)
+            write_output(snapshot, output, out_file, result.total_count, result.summary)
         return result, []
     finally:
         # the result was wanted once, here: the server need not keep it (a run not ended, e.g. on
@@ -315,25 +313,3 @@ def _read_page(client: ServerClient, path: str, page: int, page_size: int,
         if doc.get("state") != "complete":
             raise ServerError(str(doc.get("statusMessage") or f"the report ended {doc.get('state')}"))
         return doc
-
-
-def _write(snapshot: Path, output: str, out_file: Path | None, result: RemoteResult) -> None:
-    """The output of ``run_local_report`` from a snapshot of the same columns and types."""
-    if output == "parquet":
-        if out_file is not None:
-            shutil.copyfile(snapshot, out_file)
-        return
-    sink = out_file.open("wb") if out_file else sys.stdout.buffer
-    try:
-        if output == "csv":
-            write_csv(snapshot, sink, header_titles=None, bom=False)
-        else:
-            doc = {"totalCount": result.total_count, "summary": [result.summary]}
-            for chunk in json_document_chunks(doc, snapshot):
-                sink.write(chunk)
-            sink.write(b"\n")
-    finally:
-        if out_file:
-            sink.close()
-        else:
-            sink.flush()
