@@ -233,7 +233,8 @@ def _one_owner(settings: Settings, code: int = 1) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        from callboard.service.local_server import is_lock_conflict, lock_message
+        from callboard.service.local_server import lock_message
+        from callboard.warehouse.duckdb import is_lock_conflict
 
         if not is_lock_conflict(exc):
             raise
@@ -729,7 +730,8 @@ def serve(
 def worker(data_dir: DataDir = None) -> None:
     """Run report workers alone (they share the metadata store and the warehouse with `serve`)."""
     from callboard.api.server import run_worker
-    from callboard.service.local_server import is_lock_conflict, lock_message, running_server
+    from callboard.service.local_server import lock_message, running_server
+    from callboard.warehouse.duckdb import is_lock_conflict
 
     settings = _settings(data_dir)
     try:

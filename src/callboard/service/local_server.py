@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from sqlalchemy.orm import Session
 
 from callboard.service.auth import PRIORITY_REPORTS, READ_REPORTS, WRITE_CALLS, WRITE_REPORTS, Principal
@@ -154,9 +153,6 @@ def local_principal(session: Session, credential: str | None, token: str | None,
 _HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
-def is_lock_conflict(exc: BaseException) -> bool:
-    """DuckDB's refusal to open a file another process holds."""
-    return isinstance(exc, duckdb.IOException) and "could not set lock" in str(exc).lower()
 
 
 def lock_message(settings: Settings, exc: BaseException) -> str:

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
@@ -81,6 +82,11 @@ class DuckDBFunctions(EngineFunctions):
 
     def last_by(self, value: ir.StructValue, key: ir.StructValue) -> ir.StructValue:
         return _builtin_agg("arg_max", value, key)(value, key)
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """DuckDB's refusal to open a file another process holds (one process at a time may)."""
+    return isinstance(exc, duckdb.IOException) and "could not set lock" in str(exc).lower()
 
 
 # ---- the warehouse -------------------------------------------------------------------------------
